@@ -1,0 +1,349 @@
+"""Fengqiao settings: one file, driven by the environment.
+
+Nothing set → SQLite under ``var/`` and an embedded SqliteHuey queue (development and demo).
+``DATABASE_URL`` / ``REDIS_URL`` → PostgreSQL and RedisHuey. ``FENGQIAO_ENV=production`` turns on
+the deployment hardening that ``manage.py check --deploy`` asks for and refuses to start without
+real secrets.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = Path(os.environ.get("FENGQIAO_HOME", Path.cwd()))
+VAR_DIR = Path(os.environ.get("FENGQIAO_VAR_DIR", PROJECT_DIR / "var"))
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker/K8s secrets)."""
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.environ.get(name, default)
+
+
+def _dev_secret(filename: str, nbytes: int) -> str:
+    """A development secret persisted under var/, so restarts keep sessions and encrypted data.
+
+    Only used when FENGQIAO_ENV is not production; production refuses to start without the
+    environment variable (see below).
+    """
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    path = VAR_DIR / filename
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(nbytes), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+ENVIRONMENT = env_str("FENGQIAO_ENV", "development")
+PRODUCTION = ENVIRONMENT == "production"
+# pytest imports settings before any conftest can set the environment.
+TESTING = env_bool("FENGQIAO_TESTING") or "pytest" in sys.modules
+DEBUG = env_bool("FENGQIAO_DEBUG", False)
+
+SECRET_KEY = env_secret("FENGQIAO_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise RuntimeError("FENGQIAO_SECRET_KEY (or FENGQIAO_SECRET_KEY_FILE) must be set")
+    SECRET_KEY = _dev_secret("secret_key", 48)
+
+ALLOWED_HOSTS = env_list(
+    "FENGQIAO_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "testserver"]
+)
+CSRF_TRUSTED_ORIGINS = env_list("FENGQIAO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "huey.contrib.djhuey",
+    "fengqiao.core",
+    "fengqiao.regions",
+    "fengqiao.accounts",
+    "fengqiao.api",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "fengqiao.core.middleware.RequestIdMiddleware",
+    "fengqiao.core.middleware.DatabaseUnavailableMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "fengqiao.accounts.middleware.SessionPolicyMiddleware",
+    "fengqiao.core.middleware.DenyByDefaultMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fengqiao.core.middleware.SecurityHeadersMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "fengqiao.urls"
+WSGI_APPLICATION = "fengqiao.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "fengqiao.accounts.context_processors.memberships",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# SQLite: WAL for concurrent readers beside one writer; secure_delete so deleted personal data is
+# overwritten on disk (SECURITY.md 18); IMMEDIATE transactions so writers queue on busy_timeout
+# instead of failing with "database is locked" at commit.
+SQLITE_PATH = VAR_DIR / "fengqiao.sqlite3"
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": (
+            "PRAGMA journal_mode=WAL; PRAGMA secure_delete=ON; PRAGMA synchronous=NORMAL; "
+            "PRAGMA foreign_keys=ON;"
+        ),
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+    # Tests use a real file (not :memory:) so canary tests can scan the bytes on disk.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env_int("FENGQIAO_DB_CONN_MAX_AGE", 60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = 5
+DATABASES["default"]["ATOMIC_REQUESTS"] = False  # services own their transactions
+USES_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+# --- Redis, cache, jobs ---------------------------------------------------------------------
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    # A file cache is shared by every gunicorn worker on the machine (rate limits, lockouts).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+HUEY_IMMEDIATE = env_bool("FENGQIAO_HUEY_IMMEDIATE", TESTING)
+if REDIS_URL:
+    HUEY = {
+        "huey_class": "huey.RedisHuey",
+        "name": env_str("FENGQIAO_HUEY_NAME", "fengqiao"),
+        "url": REDIS_URL,
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": env_int("FENGQIAO_WORKERS", 2), "worker_type": "thread"},
+    }
+else:
+    HUEY = {
+        "huey_class": "huey.SqliteHuey",
+        "name": "fengqiao",
+        "filename": str(VAR_DIR / "huey.sqlite3"),
+        "immediate": HUEY_IMMEDIATE,
+        "consumer": {"workers": env_int("FENGQIAO_WORKERS", 2), "worker_type": "thread"},
+    }
+
+# --- Authentication -------------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
+# ASVS 6.2: length 12–128, common passwords refused, no composition rules unless the deployment's
+# assessor asks for 等保-style complexity and expiry (FENGQIAO_PASSWORD_COMPLEXITY=1).
+PASSWORD_COMPLEXITY = env_bool("FENGQIAO_PASSWORD_COMPLEXITY", False)
+PASSWORD_EXPIRY_DAYS = env_int("FENGQIAO_PASSWORD_EXPIRY_DAYS", 90 if PASSWORD_COMPLEXITY else 0)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "fengqiao.accounts.passwords.LengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if PASSWORD_COMPLEXITY:
+    AUTH_PASSWORD_VALIDATORS.append({"NAME": "fengqiao.accounts.passwords.ComplexityValidator"})
+
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "accounts:workbench"
+LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Lockout: 5 failures per account + IP, 15 minutes (SECURITY.md 2).
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "fengqiao.accounts.views.lockout_response"
+AXES_ENABLE_ACCESS_FAILURE_LOG = False
+AXES_VERBOSE = False
+AXES_IPWARE_META_PRECEDENCE_ORDER = ["REMOTE_ADDR"]
+
+OTP_TOTP_ISSUER = "Fengqiao 枫桥"
+OTP_TOTP_THROTTLE_FACTOR = 1
+
+# Sessions: server-side, 15 minutes idle (the cookie age is renewed on every request), 12 hours
+# absolute (enforced by accounts.middleware.SessionPolicyMiddleware). SECURITY.md 4.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_IDLE_SECONDS = env_int("FENGQIAO_SESSION_IDLE_SECONDS", 15 * 60)
+SESSION_ABSOLUTE_SECONDS = env_int("FENGQIAO_SESSION_ABSOLUTE_SECONDS", 12 * 3600)
+SESSION_COOKIE_AGE = SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("FENGQIAO_STATIC_ROOT", str(VAR_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not PRODUCTION
+MEDIA_ROOT = Path(env_str("FENGQIAO_MEDIA_ROOT", str(VAR_DIR / "media")))
+
+# --- Field encryption (SECURITY.md 17) ------------------------------------------------------
+# FENGQIAO_FIELD_KEYS: "id:base64key,id:base64key" (32-byte keys; SM4 uses the first 16 bytes
+# of an HKDF-derived key). FENGQIAO_FIELD_KEY_ID picks the key new values are written with; old
+# ids stay readable until rotated away. FENGQIAO_BLIND_INDEX_KEY keys the HMAC blind indexes.
+FENGQIAO_CRYPTO = env_str("FENGQIAO_CRYPTO", "sm")  # "sm" (SM4-GCM/SM3) or "aes" (AES-GCM/SHA-256)
+FIELD_KEYS = env_secret("FENGQIAO_FIELD_KEYS")
+BLIND_INDEX_KEY = env_secret("FENGQIAO_BLIND_INDEX_KEY")
+if not FIELD_KEYS or not BLIND_INDEX_KEY:
+    if PRODUCTION:
+        raise RuntimeError("FENGQIAO_FIELD_KEYS and FENGQIAO_BLIND_INDEX_KEY must be set")
+    FIELD_KEYS = FIELD_KEYS or "1:" + _dev_secret("field_key_1", 32)
+    BLIND_INDEX_KEY = BLIND_INDEX_KEY or _dev_secret("blind_index_key", 32)
+FIELD_KEY_ID = env_str("FENGQIAO_FIELD_KEY_ID", FIELD_KEYS.split(",")[-1].split(":")[0])
+
+# --- Audit ----------------------------------------------------------------------------------
+# Cybersecurity Law art. 21: logs kept at least six months; a shorter setting is refused by the
+# core.checks validator.
+AUDIT_RETENTION_DAYS = env_int("FENGQIAO_AUDIT_RETENTION_DAYS", 365)
+
+# --- Demo mode ------------------------------------------------------------------------------
+# Demo accounts exist only when asked for explicitly (`fengqiao demo`); this flag lets the login
+# page show the hint.
+DEMO_MODE = env_bool("FENGQIAO_DEMO", False)
+
+# --- Security headers (SECURITY.md 20) ------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+if PRODUCTION:
+    SECURE_SSL_REDIRECT = env_bool("FENGQIAO_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("FENGQIAO_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Logging --------------------------------------------------------------------------------
+LOG_LEVEL = env_str("FENGQIAO_LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "fengqiao.core.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Request lines carry client addresses; the access log is written by gunicorn for the
+        # routes the law requires, and the tip line's routes are excluded there.
+        "django.request": {"level": "ERROR"},
+        "axes": {"level": "WARNING"},
+        "huey": {"level": "WARNING"},
+    },
+}
+
+# --- API ------------------------------------------------------------------------------------
+NINJA_PAGINATION_PER_PAGE = 50
