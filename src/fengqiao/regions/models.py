@@ -39,15 +39,28 @@ class Region(TimeStamped):
     ``code`` is the national statistical code at its natural length (city 330600, county 330681,
     town 330681109, village 330681109201, grid village + 3 digits). ``scope_prefix`` is the
     prefix that covers exactly this region's subtree; scoping everywhere else filters the
-    denormalised ``region_code`` column of a row by it.
+    denormalised ``region_code`` column of a row by it. Rows are written by
+    ``regions.services`` (import and demo structure), which set ``scope_prefix`` themselves
+    because ``bulk_create`` skips ``save()``.
     """
 
     code = models.CharField(_("code"), max_length=15, unique=True)
+    # The official statistical name, as published (枫源村委会, 店口社区居委会).
     name = models.CharField(_("name"), max_length=100)
+    # The place itself, for display and for matching place text (枫源村, 店口社区, 第1网格).
+    place_name = models.CharField(_("place name"), max_length=100, blank=True)
+    # Towns and counties without their suffix, as used inside unit names (枫桥, 诸暨).
+    short_name = models.CharField(_("short name"), max_length=100, blank=True)
+    # Place names from the county down (诸暨市枫桥镇枫源村第1网格); a city or province is just
+    # its own name. The city is left out because addresses inside a city never repeat it.
     full_name = models.CharField(_("full name"), max_length=300, blank=True)
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
     parent = models.ForeignKey(
-        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT,
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="children",
     )
     scope_prefix = models.CharField(_("scope prefix"), max_length=15)
@@ -72,7 +85,11 @@ class Region(TimeStamped):
         ]
 
     def __str__(self) -> str:
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return self.place_name or self.name
 
     def save(self, *args, **kwargs) -> None:
         # Derived, never entered: keep the stored prefix in step with code and level.
@@ -85,6 +102,20 @@ class Region(TimeStamped):
 
     def contains(self, code: str) -> bool:
         return code.startswith(self.scope_prefix)
+
+    @property
+    def ancestor_codes(self) -> list[str]:
+        return ancestor_codes(self.code, self.level)
+
+
+def ancestor_codes(code: str, level: str) -> list[str]:
+    """Codes of the regions above ``code``, top first, read off the code itself (no queries).
+
+    330681109290001 (grid) → 330000, 330600, 330681, 330681109, 330681109290.
+    """
+    depth = LEVEL_ORDER.index(level)
+    candidates = [code[:2] + "0000", code[:4] + "00", code[:6], code[:9], code[:12]]
+    return candidates[:depth]
 
 
 class UnitKind(models.TextChoices):
