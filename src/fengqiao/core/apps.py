@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.module_loading import autodiscover_modules
 
 
 class CoreConfig(AppConfig):
@@ -6,5 +7,8 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from fengqiao.core import checks  # noqa: F401  (registers system checks)
-        from fengqiao.core import signals  # noqa: F401  (SQLite connection pragmas)
+        from fengqiao.core import checks, signals  # noqa: F401  (system checks, SQLite pragmas)
+
+        # Jobs live in each app's jobs.py (STYLE 1); Huey's consumer only looks for tasks.py,
+        # so register them here, in web and worker processes alike.
+        autodiscover_modules("jobs")

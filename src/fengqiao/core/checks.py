@@ -28,3 +28,20 @@ def crypto_choice_check(app_configs, **kwargs) -> list[Error]:
     if settings.FENGQIAO_CRYPTO not in {"sm", "aes"}:
         return [Error("FENGQIAO_CRYPTO must be 'sm' or 'aes'.", id="fengqiao.E002")]
     return []
+
+
+@register()
+def field_keys_check(app_configs, **kwargs) -> list[Error]:
+    """FIELD_KEYS, FIELD_KEY_ID and BLIND_INDEX_KEY must form a usable key ring at start-up."""
+    from fengqiao.core.crypto import KeyConfigurationError, SoftwareProvider
+
+    try:
+        SoftwareProvider(
+            suite=settings.FENGQIAO_CRYPTO,
+            field_keys=settings.FIELD_KEYS,
+            active_key_id=settings.FIELD_KEY_ID,
+            blind_index_key=settings.BLIND_INDEX_KEY,
+        )
+    except KeyConfigurationError as exc:
+        return [Error(f"Field encryption keys are misconfigured: {exc}", id="fengqiao.E003")]
+    return []

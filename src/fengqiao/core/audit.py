@@ -1,0 +1,228 @@
+"""The audit chain (审计链): append events, verify the chain (SECURITY.md 21–23).
+
+``record()`` is the one way to write an audit event. Each event carries the hash of its
+predecessor: ``hash = H(prev_hash ‖ canonical(row))`` with H = SM3 (SHA-256 under "aes"). Appends
+are serialised (a PostgreSQL advisory lock plus the chain-head row lock; SQLite's IMMEDIATE
+transactions already queue writers), so ids and links never interleave. ``verify_chain()`` walks
+the rows in id order and names the first row whose id, link or content does not match.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Model
+from django.utils import timezone
+
+from fengqiao.core import crypto
+from fengqiao.core.middleware import current_request_id
+from fengqiao.core.models import AuditChainHead, AuditEvent
+
+GENESIS_HASH = "0" * 64
+# pg_advisory_xact_lock key for audit appends and purges ("FQAUDIT" as a number).
+ADVISORY_LOCK_KEY = 0x4651_4155_4449_54
+# Keys that name personal data; audit detail must describe what happened, not to whom.
+PERSONAL_DATA_KEYS = frozenset(
+    {
+        "phone",
+        "mobile",
+        "id_number",
+        "id_card",
+        "address",
+        "full_name",
+        "password",
+        "secret",
+        "token",
+        "email",
+        "content",
+        "receipt",
+    }
+)
+
+
+def record(
+    action: str,
+    *,
+    actor=None,
+    membership=None,
+    obj=None,
+    outcome: str = "ok",
+    detail: dict | None = None,
+    request=None,
+) -> AuditEvent:
+    """Append one event to the audit chain and return it.
+
+    ``action`` is a dotted name (``accounts.login``, ``cases.escalated``). ``actor`` and
+    ``membership`` default to the request's user and active membership; ``obj`` is a model
+    instance (its public id is recorded when it has one) or an ``(object_type, object_id)`` pair.
+    ``detail`` must not contain personal data. Runs in the caller's transaction when there is
+    one, so the event commits or rolls back with the change it describes; the chain lock is
+    then held until that transaction ends, so call ``record()`` as the service's last write
+    (after its own row locks, which also keeps PostgreSQL from seeing lock-order deadlocks).
+    """
+    if not action or len(action) > 100:
+        raise ValueError("an audit action is a dotted name of 1–100 characters")
+    if request is not None:
+        user = getattr(request, "user", None)
+        if actor is None and user is not None and user.is_authenticated:
+            actor = user
+        if membership is None:
+            membership = getattr(request, "membership", None)
+    if actor is None and membership is not None:
+        actor = membership.user
+    object_type, object_id = _describe(obj)
+    request_id = (getattr(request, "request_id", "") if request is not None else "") or (
+        current_request_id()
+    )
+    event = AuditEvent(
+        occurred_at=timezone.now(),
+        actor_id=getattr(actor, "pk", None),
+        actor_username=getattr(actor, "username", "") or "",
+        role=getattr(membership, "role", "") or "",
+        region_code=getattr(membership, "region_code", "") or "",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        outcome=outcome[:20],
+        request_id="" if request_id == "-" else request_id[:64],
+        detail=_clean_detail(detail),
+    )
+    with transaction.atomic():
+        head = lock_chain()
+        event.id = head.last_id + 1
+        event.prev_hash = head.last_hash
+        event.hash = compute_hash(event)
+        event.save(force_insert=True)
+        head.last_id, head.last_hash = event.id, event.hash
+        head.save(update_fields=["last_id", "last_hash"])
+    return event
+
+
+def lock_chain() -> AuditChainHead:
+    """Take the chain lock for this transaction and return the head row (created on first use)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
+    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    if head is None:
+        # First event ever, or the head was lost: continue from the last stored row.
+        last = AuditEvent.objects.order_by("-id").values("id", "hash").first()
+        head = AuditChainHead(pk=1)
+        if last is not None:
+            head.last_id, head.last_hash = last["id"], last["hash"]
+        head.save(force_insert=True)
+    return head
+
+
+def _describe(obj: Any) -> tuple[str, str]:
+    if obj is None:
+        return "", ""
+    if isinstance(obj, tuple):
+        object_type, object_id = obj
+        return str(object_type)[:100], str(object_id)[:64]
+    if isinstance(obj, Model):
+        identity = getattr(obj, "public_id", None) or obj.pk
+        return obj._meta.label_lower, str(identity)[:64]
+    raise TypeError("obj must be a model instance or an (object_type, object_id) pair")
+
+
+def _clean_detail(detail: Mapping[str, Any] | None) -> dict:
+    """Detail as it will read back from the database, so the hash survives a round trip."""
+    if not detail:
+        return {}
+    _refuse_personal_keys(detail)
+    return json.loads(json.dumps(dict(detail), default=str, ensure_ascii=False))
+
+
+def _refuse_personal_keys(value: Any) -> None:
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if str(key).lower() in PERSONAL_DATA_KEYS:
+                raise ValueError(f"audit detail must not carry personal data ({key!r})")
+            _refuse_personal_keys(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _refuse_personal_keys(item)
+
+
+def canonical(event: AuditEvent) -> bytes:
+    """The bytes an event's hash covers: every column except the hashes, in a fixed form."""
+    occurred_at = event.occurred_at
+    if isinstance(occurred_at, datetime):
+        occurred_at = occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    payload = {
+        "id": event.id,
+        "occurred_at": occurred_at,
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "role": event.role,
+        "region_code": event.region_code,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "outcome": event.outcome,
+        "request_id": event.request_id,
+        "detail": event.detail,
+    }
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return crypto.digest(event.prev_hash.encode("ascii") + canonical(event)).hex()
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of a chain verification; ``first_broken_id`` is None when the chain holds."""
+
+    checked: int
+    first_broken_id: int | None = None
+    reason: str = ""
+
+    # Reasons: "missing" (an id is absent), "link" (prev_hash differs from the predecessor's
+    # hash), "content" (the row no longer hashes to its stored hash), "tail" (rows after the
+    # last remaining one were removed).
+    @property
+    def ok(self) -> bool:
+        return self.first_broken_id is None
+
+
+def verify_chain(*, progress: Callable[[int], None] | None = None) -> ChainReport:
+    """Walk the chain from the purge anchor to the head; report the first broken row.
+
+    ``progress`` is called with the number of rows checked since the last call (for tqdm).
+    """
+    head = AuditChainHead.objects.filter(pk=1).first()
+    expected_id = (head.anchor_id if head else 0) + 1
+    expected_prev = head.anchor_hash if head else GENESIS_HASH
+    checked = 0
+    last_id = expected_id - 1
+    events = AuditEvent.objects.order_by("id")
+    if head is not None:
+        # Events appended while we walk are not part of the chain we set out to check.
+        events = events.filter(id__lte=head.last_id)
+    for event in events.iterator(chunk_size=2000):
+        checked += 1
+        if progress is not None and checked % 1000 == 0:
+            progress(1000)
+        if event.id != expected_id:
+            return ChainReport(checked, event.id, "missing")
+        if event.prev_hash != expected_prev:
+            return ChainReport(checked, event.id, "link")
+        if compute_hash(event) != event.hash:
+            return ChainReport(checked, event.id, "content")
+        expected_id, expected_prev, last_id = event.id + 1, event.hash, event.id
+    if progress is not None:
+        progress(checked % 1000)
+    if head is not None and (head.last_id != last_id or head.last_hash != expected_prev):
+        return ChainReport(checked, last_id + 1, "tail")
+    return ChainReport(checked)
+
+
+def event_count() -> int:
+    return AuditEvent.objects.count()
