@@ -15,7 +15,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from fengqiao.accounts import session_keys
+from fengqiao.accounts import services, session_keys
 from fengqiao.accounts.models import Membership, User
 from fengqiao.accounts.roles import Role
 from fengqiao.regions.models import Unit, UnitKind
@@ -65,8 +65,13 @@ def login_client(user: User, membership: Membership, device: TOTPDevice) -> Clie
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session[session_keys.ACTIVE_MEMBERSHIP] = membership.pk
-    session[session_keys.LOGIN_AT] = int(time.time())
+    now = int(time.time())
+    session[session_keys.LOGIN_AT] = now
+    session[session_keys.LAST_SEEN] = now
+    session[session_keys.SESSION_TOUCHED] = now
     session.save()
+    # As a real login does, so disabling the user or changing a membership ends this session.
+    services.register_session(user=user, session_key=session.session_key)
     return client
 
 

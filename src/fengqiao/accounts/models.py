@@ -8,7 +8,12 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from fengqiao.accounts.querysets import MembershipQuerySet
+from fengqiao.accounts.querysets import (
+    ApiTokenQuerySet,
+    MembershipQuerySet,
+    UserManager,
+    UserSessionQuerySet,
+)
 from fengqiao.accounts.roles import Role, capabilities_of
 from fengqiao.core.models import TimeStamped
 
@@ -22,7 +27,12 @@ class User(AbstractUser):
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     full_name = models.CharField(_("full name"), max_length=100, blank=True)
     password_changed_at = models.DateTimeField(_("password changed at"), null=True, blank=True)
+    # Set when an administrator chose the password (new account, reset): the person must pick
+    # their own before doing anything else.
+    password_must_change = models.BooleanField(_("password must change"), default=False)
     is_demo = models.BooleanField(_("demo account"), default=False)
+
+    objects = UserManager()
 
     class Meta:
         verbose_name = _("user")
@@ -33,13 +43,19 @@ class User(AbstractUser):
 
 
 class Membership(TimeStamped):
-    """A person's role in a unit (任职): the unit's region is the scope of what they see."""
+    """A person's role in a unit (任职): the unit's region is the scope of what they see.
+
+    A membership is never deleted: removing it deactivates the row, so audit events and work
+    done in it keep pointing at who acted in which role.
+    """
 
     user = models.ForeignKey(
         User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
     )
     unit = models.ForeignKey(
-        "regions.Unit", verbose_name=_("unit"), on_delete=models.PROTECT,
+        "regions.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.PROTECT,
         related_name="memberships",
     )
     role = models.CharField(_("role"), max_length=40, choices=Role.choices)
@@ -71,3 +87,73 @@ class Membership(TimeStamped):
 
     def can(self, capability: str) -> bool:
         return capability in self.capabilities
+
+
+class UserSession(models.Model):
+    """A live login session of a user (登录会话), so services can end them at once.
+
+    Filled at login; disabling a user or changing a membership deletes the user's sessions from
+    the session store and these rows with them (SECURITY 4).
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="login_sessions"
+    )
+    session_key = models.CharField(_("session key"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("logged in at"), auto_now_add=True)
+    last_seen_at = models.DateTimeField(_("last seen at"))
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=200, blank=True)
+
+    objects = UserSessionQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("login session")
+        verbose_name_plural = _("login sessions")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """A personal API token (个人接口令牌), bound to one membership and shown once.
+
+    Only a hash of the token is stored; ``prefix`` is the public, indexed part used to find the
+    row before the constant-time comparison of the hash.
+    """
+
+    user = models.ForeignKey(
+        User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    membership = models.ForeignKey(
+        Membership,
+        verbose_name=_("membership"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+    )
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=16, unique=True)
+    token_hash = models.CharField(_("token hash"), max_length=80)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    expires_at = models.DateTimeField(_("expires at"))
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+        ordering = ["-created_at"]
+        indexes = [
+            # The token page: ApiToken.objects.of_user(user) newest first.
+            models.Index(fields=["user", "-created_at"], name="apitoken_user_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
