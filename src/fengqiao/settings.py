@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "axes",
     "huey.contrib.djhuey",
+    "ninja",
     "fengqiao.core",
     "fengqiao.regions",
     "fengqiao.accounts",
@@ -272,6 +273,7 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = not PRODUCTION
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 MEDIA_ROOT = Path(env_str("FENGQIAO_MEDIA_ROOT", str(VAR_DIR / "media")))
 
 # --- Field encryption (SECURITY.md 17) ------------------------------------------------------
@@ -300,7 +302,10 @@ DEMO_MODE = env_bool("FENGQIAO_DEMO", False)
 
 # --- Security headers (SECURITY.md 20) ------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# same-origin, not no-referrer: under no-referrer browsers send "Origin: null" on every form POST
+# and Django's CSRF origin check refuses it. same-origin still sends nothing to any other site,
+# which is what the rule protects (case codes and ids in URLs never leave the platform).
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = (

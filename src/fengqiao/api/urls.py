@@ -1,4 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-app_name = "api"
-urlpatterns: list = []
+from fengqiao.api.v1 import api
+
+urlpatterns = [
+    path("v1/", api.urls),
+]

@@ -117,7 +117,7 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY)
         response.setdefault("X-Content-Type-Options", "nosniff")
-        response.setdefault("Referrer-Policy", "no-referrer")
+        response.setdefault("Referrer-Policy", settings.SECURE_REFERRER_POLICY)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(self)")
         if not request.path.startswith("/static/"):
             # Any page may show personal data once a person is logged in; none may be cached.

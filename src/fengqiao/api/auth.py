@@ -1,0 +1,54 @@
+"""API authentication: a personal token (Bearer) or a verified browser session.
+
+Both end with ``request.user`` and ``request.membership`` set, so endpoints scope with
+``Model.objects.visible_to(request.membership)`` exactly like the HTML views.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+from ninja.security import APIKeyCookie, HttpBearer
+
+from fengqiao.accounts.tokens import authenticate_token
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer <token>``; the token is bound to one membership."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        api_token = authenticate_token(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        request.membership = api_token.membership
+        request.user.active_membership = api_token.membership
+        return api_token
+
+
+class VerifiedSessionAuth(APIKeyCookie):
+    """The browser's own session, only once password and TOTP have both passed.
+
+    APIKeyCookie checks CSRF on unsafe methods, as SECURITY 11 asks.
+    """
+
+    param_name = "sessionid"
+
+    def __init__(self) -> None:
+        from django.conf import settings
+
+        self.param_name = settings.SESSION_COOKIE_NAME
+        super().__init__(csrf=True)
+
+    def authenticate(self, request: HttpRequest, key: str | None):
+        user = getattr(request, "user", None)
+        membership = getattr(request, "membership", None)
+        if user is None or not user.is_authenticated or not user.is_verified():
+            return None
+        if membership is None:
+            return None
+        return user
+
+
+token_auth = TokenAuth()
+session_auth = VerifiedSessionAuth()
+STAFF_AUTH = [token_auth, session_auth]

@@ -1,0 +1,51 @@
+"""Walks the URL resolver so security tests cover every route, including ones added later."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.urls import URLPattern, URLResolver, get_resolver
+
+_SAMPLE = {
+    "int": "1",
+    "uuid": str(uuid.UUID(int=1)),
+    "slug": "sample",
+    "path": "sample",
+    "str": "330681109",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    url: str
+    name: str  # "namespace:name" or the pattern when unnamed
+    callback: object
+
+
+def _fill(pattern: str) -> str:
+    def sub(match: re.Match) -> str:
+        converter = match.group(1) or "str"
+        return _SAMPLE.get(converter, "1")
+
+    filled = re.sub(r"<(?:(\w+):)?\w+>", sub, pattern)
+    # Regex patterns (re_path, e.g. Django's static/i18n helpers): strip anchors.
+    return filled.replace("^", "").replace("$", "")
+
+
+def iter_routes() -> Iterator[Route]:
+    def walk(patterns, prefix: str, namespace: str) -> Iterator[Route]:
+        for entry in patterns:
+            part = str(entry.pattern)
+            if isinstance(entry, URLResolver):
+                ns = namespace
+                if entry.namespace:
+                    ns = f"{namespace}{entry.namespace}:"
+                yield from walk(entry.url_patterns, prefix + part, ns)
+            elif isinstance(entry, URLPattern):
+                name = f"{namespace}{entry.name}" if entry.name else prefix + part
+                yield Route(url="/" + _fill(prefix + part), name=name, callback=entry.callback)
+
+    yield from walk(get_resolver().url_patterns, "", "")
