@@ -68,8 +68,11 @@ def main() -> None:
         f"{Unit.objects.count()} units): {seconds:.2f} s"
     )
 
-    for label, prefix in [("city 绍兴 3306", "3306"), ("county 诸暨 330681", "330681"),
-                          ("town 枫桥 330681109", "330681109")]:
+    for label, prefix in [
+        ("city 绍兴 3306", "3306"),
+        ("county 诸暨 330681", "330681"),
+        ("town 枫桥 330681109", "330681109"),
+    ]:
         seconds, count = timed(lambda p=prefix: Region.objects.within(p).count(), args.repeat)
         print(f"count regions within {label}: {count:>7}  median {seconds * 1e3:.2f} ms")
         seconds, count = timed(lambda p=prefix: Unit.objects.within(p).count(), args.repeat)
@@ -85,7 +88,10 @@ def _recreate_postgres_database(connection) -> None:
     params = connection.settings_dict
     name = params["NAME"]
     with psycopg.connect(
-        host=params["HOST"], port=params["PORT"] or 5432, user=params["USER"], dbname="postgres",
+        host=params["HOST"],
+        port=params["PORT"] or 5432,
+        user=params["USER"],
+        dbname="postgres",
         autocommit=True,
     ) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')

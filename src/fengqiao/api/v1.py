@@ -7,6 +7,7 @@ import logging
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.renderers import JSONRenderer
 
 from fengqiao.accounts.roles import capabilities_of
 from fengqiao.api.auth import STAFF_AUTH
@@ -15,7 +16,15 @@ from fengqiao.api.regions import router as regions_router
 
 logger = logging.getLogger(__name__)
 
+
+class ChineseJSONRenderer(JSONRenderer):
+    """JSON with Chinese left readable (UTF-8) rather than \\u-escaped."""
+
+    json_dumps_params = {"ensure_ascii": False}
+
+
 api = NinjaAPI(
+    renderer=ChineseJSONRenderer(),
     title="Fengqiao API",
     version="1",
     description="枫桥 基层治理平台 JSON API. Errors: {code, message, errors?}.",
@@ -61,8 +70,13 @@ def on_not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    code = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-            429: "rate_limited"}.get(exc.status_code, "bad_request")
+    code = {
+        401: "unauthenticated",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        429: "rate_limited",
+    }.get(exc.status_code, "bad_request")
     return _error(request, exc.status_code, code)
 
 

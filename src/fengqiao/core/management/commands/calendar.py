@@ -31,7 +31,8 @@ class Command(BaseCommand):
         if subcommand == "seed":
             result = services.seed_calendar_from_package(years=options["years"] or None)
             years = ", ".join(map(str, result.years)) or "none"
-            self.stdout.write(f"added {result.created} days; years now known: {years}")
+            if options["verbosity"] > 0:
+                self.stdout.write(f"added {result.created} days; years newly known: {years}")
         elif subcommand == "import":
             try:
                 result = services.import_calendar_csv(
