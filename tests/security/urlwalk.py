@@ -25,11 +25,20 @@ class Route:
     callback: object
 
 
+# Named groups of re_path patterns, by group name.
+_GROUP_SAMPLE = {"code": "330681109", "day": "2026-10-01"}
+
+
 def _fill(pattern: str) -> str:
     def sub(match: re.Match) -> str:
         converter = match.group(1) or "str"
         return _SAMPLE.get(converter, "1")
 
+    def sub_group(match: re.Match) -> str:
+        return _GROUP_SAMPLE.get(match.group(1), "1")
+
+    # Regex groups first, so their <name> is not mistaken for a path converter.
+    pattern = re.sub(r"\(\?P<(\w+)>(?:[^()]|\([^()]*\))*\)", sub_group, pattern)
     filled = re.sub(r"<(?:(\w+):)?\w+>", sub, pattern)
     # Regex patterns (re_path, e.g. Django's static/i18n helpers): strip anchors.
     return filled.replace("^", "").replace("$", "")

@@ -6,7 +6,11 @@ Both end with ``request.user`` and ``request.membership`` set, so endpoints scop
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from collections.abc import Callable
+from functools import wraps
+from typing import TypeVar
+
+from django.http import Http404, HttpRequest
 from ninja.security import APIKeyCookie, HttpBearer
 
 from fengqiao.accounts.tokens import authenticate_token
@@ -49,6 +53,29 @@ class VerifiedSessionAuth(APIKeyCookie):
         return user
 
 
+F = TypeVar("F", bound=Callable)
+
 token_auth = TokenAuth()
 session_auth = VerifiedSessionAuth()
 STAFF_AUTH = [token_auth, session_auth]
+
+
+def requires(capability: str) -> Callable[[F], F]:
+    """Gate an API operation on the active membership's capability, like core.access.requires.
+
+    Without it the answer is 404 (via the API's Http404 handler), the same as for an object out
+    of scope, so the API discloses no more than the HTML pages do.
+    """
+
+    def decorator(operation: F) -> F:
+        @wraps(operation)
+        def wrapped(request: HttpRequest, *args, **kwargs):
+            membership = getattr(request, "membership", None)
+            if membership is None or not membership.can(capability):
+                raise Http404
+            return operation(request, *args, **kwargs)
+
+        wrapped.fengqiao_capability = capability  # type: ignore[attr-defined]
+        return wrapped  # type: ignore[return-value]
+
+    return decorator

@@ -11,6 +11,8 @@ from django.http import Http404, HttpRequest
 from ninja import Field, Query, Router, Schema
 from ninja.pagination import paginate
 
+from fengqiao.accounts.roles import Cap
+from fengqiao.api.auth import requires
 from fengqiao.regions.models import Level, Region, Unit, UnitKind
 from fengqiao.regions.querysets import children_with_counts, subtree_counts
 
@@ -97,6 +99,7 @@ def _region_out(request: HttpRequest, region: Region, counts: dict[str, int]) ->
 
 
 @router.get("/regions/{code}", response=RegionOut, summary="A region and its subtree counts")
+@requires(Cap.REGIONS_BROWSE)
 def region_detail(request: HttpRequest, code: str):
     region = _visible_region(request, code)
     return _region_out(request, region, subtree_counts(region, scope=request.membership))
@@ -107,6 +110,7 @@ def region_detail(request: HttpRequest, code: str):
     response=list[RegionOut],
     summary="A region's children, each with its subtree counts",
 )
+@requires(Cap.REGIONS_BROWSE)
 def region_children(request: HttpRequest, code: str):
     region = _visible_region(request, code)
     return [
@@ -116,6 +120,7 @@ def region_children(request: HttpRequest, code: str):
 
 
 @router.get("/regions/{code}/counts", response=CountsOut, summary="Subtree counts per level")
+@requires(Cap.REGIONS_BROWSE)
 def region_counts(request: HttpRequest, code: str):
     region = _visible_region(request, code)
     return subtree_counts(region, scope=request.membership)
@@ -123,6 +128,7 @@ def region_counts(request: HttpRequest, code: str):
 
 @router.get("/units", response=list[UnitOut], summary="Units in your scope, by region and kind")
 @paginate
+@requires(Cap.REGIONS_BROWSE)
 def unit_list(request: HttpRequest, filters: Query[UnitFilter]):
     units = Unit.objects.visible_to(request.membership).select_related("region")
     if filters.region:
@@ -133,6 +139,7 @@ def unit_list(request: HttpRequest, filters: Query[UnitFilter]):
 
 
 @router.get("/units/{public_id}", response=UnitOut, summary="One unit")
+@requires(Cap.REGIONS_BROWSE)
 def unit_detail(request: HttpRequest, public_id: UUID):
     unit = (
         Unit.objects.visible_to(request.membership)

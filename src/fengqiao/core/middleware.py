@@ -83,6 +83,45 @@ class DatabaseUnavailableMiddleware:
         return None
 
 
+class ApiErrorShapeMiddleware:
+    """Every API error is ``{code, message}`` JSON, even ones raised outside the API's handlers.
+
+    Django's resolver (unknown path → HTML 404) and ninja's method dispatch (plain-text 405)
+    answer before any endpoint runs; clients must still get the stable code.
+    """
+
+    CODES = {
+        400: ("bad_request", "请求有误"),
+        401: ("unauthenticated", "未登录或凭证无效"),
+        403: ("forbidden", "无权执行此操作"),
+        404: ("not_found", "未找到"),
+        405: ("method_not_allowed", "不支持的请求方法"),
+        413: ("payload_too_large", "请求内容过大"),
+        429: ("rate_limited", "请求过于频繁，请稍后再试"),
+        500: ("server_error", "服务器内部错误"),
+    }
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith("/api/")
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            code, message = self.CODES.get(response.status_code, ("error", "请求失败"))
+            shaped = JsonResponse(
+                {"code": code, "message": message}, status=response.status_code,
+                json_dumps_params={"ensure_ascii": False},
+            )
+            if response.has_header("Allow"):
+                shaped["Allow"] = response["Allow"]
+            return shaped
+        return response
+
+
 class DenyByDefaultMiddleware:
     """Every HTML view needs a verified (password + TOTP) session unless it is marked public.
 
