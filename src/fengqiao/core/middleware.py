@@ -113,7 +113,8 @@ class ApiErrorShapeMiddleware:
         ):
             code, message = self.CODES.get(response.status_code, ("error", "请求失败"))
             shaped = JsonResponse(
-                {"code": code, "message": message}, status=response.status_code,
+                {"code": code, "message": message},
+                status=response.status_code,
                 json_dumps_params={"ensure_ascii": False},
             )
             if response.has_header("Allow"):
