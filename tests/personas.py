@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fengqiao.accounts import services, session_keys
-from fengqiao.accounts.models import Membership, User
+from fengqiao.accounts.models import Membership, TOTPAuthenticator, User
 from fengqiao.accounts.roles import Role
 from fengqiao.regions.models import Unit, UnitKind
 
@@ -36,7 +35,7 @@ class Persona:
     user: User
     membership: Membership
     client: Client
-    device: TOTPDevice
+    device: TOTPAuthenticator
 
     @property
     def unit(self) -> Unit:
@@ -50,15 +49,21 @@ def unit_of(kind: str, region_code: str) -> Unit:
 def make_persona(username: str, role: str, kind: str, region_code: str) -> Persona:
     user = User.objects.create_user(username=username, password=PASSWORD, full_name=username)
     membership = Membership.objects.create(
-        user=user, unit=(unit := unit_of(kind, region_code)), role=role,
+        user=user,
+        unit=(unit := unit_of(kind, region_code)),
+        role=role,
         region_code=unit.region_code,
     )
-    device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
-    return Persona(user=user, membership=membership, client=login_client(user, membership, device),
-                   device=device)
+    device = TOTPAuthenticator.objects.create(user=user, name="test", confirmed=True)
+    return Persona(
+        user=user,
+        membership=membership,
+        client=login_client(user, membership, device),
+        device=device,
+    )
 
 
-def login_client(user: User, membership: Membership, device: TOTPDevice) -> Client:
+def login_client(user: User, membership: Membership, device: TOTPAuthenticator) -> Client:
     """A client whose session passed password and TOTP and acts in ``membership``."""
     client = Client()
     client.force_login(user)
@@ -78,7 +83,9 @@ def login_client(user: User, membership: Membership, device: TOTPDevice) -> Clie
 _PERSONAS = {
     "grid_worker_fengqiao": (Role.GRID_WORKER, UnitKind.GRID_STATION, FENGYUAN_GRID_1),
     "village_mediator_fengyuan": (
-        Role.VILLAGE_MEDIATOR, UnitKind.MEDIATION_COMMITTEE, FENGYUAN_VILLAGE
+        Role.VILLAGE_MEDIATOR,
+        UnitKind.MEDIATION_COMMITTEE,
+        FENGYUAN_VILLAGE,
     ),
     "town_operator_fengqiao": (Role.TOWN_OPERATOR, UnitKind.COMMAND_ROOM, FENGQIAO_TOWN),
     "town_operator_other_town": (Role.TOWN_OPERATOR, UnitKind.COMMAND_ROOM, DIANKOU_TOWN),

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from fengqiao.accounts.models import Membership, User
+from fengqiao.accounts.models import Membership, TOTPAuthenticator, User
 from fengqiao.accounts.roles import Role
 from fengqiao.regions.models import UnitKind
 from personas import FENGQIAO_TOWN, PASSWORD, unit_of
@@ -23,5 +22,5 @@ def staff(db) -> User:
 
 
 @pytest.fixture
-def staff_device(staff) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=staff, name="phone", confirmed=True)
+def staff_device(staff) -> TOTPAuthenticator:
+    return TOTPAuthenticator.objects.create(user=staff, name="phone", confirmed=True)

@@ -8,12 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import time_machine
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.flows import code_for_key, current_code, full_login, normalised, password_step
 from fengqiao.accounts import session_keys
-from fengqiao.accounts.authentication import PENDING_SECONDS
-from fengqiao.accounts.models import User, UserSession
+from fengqiao.accounts.authentication import PENDING_SECONDS, offered_enrol_key
+from fengqiao.accounts.models import TOTPAuthenticator, User, UserSession
 from fengqiao.core.models import AuditEvent
 from personas import PASSWORD
 
@@ -113,14 +112,17 @@ def test_first_login_enrols_an_authenticator_with_a_qr_code(client, staff, froze
     html = page.content.decode()
     assert page.status_code == 200
     assert 'src="data:image/svg+xml;base64,' in html
-    key = client.session[session_keys.ENROL_KEY]
-    assert not TOTPDevice.objects.filter(user=staff).exists(), "a GET must not write a device"
+    key = offered_enrol_key(client.session, staff)
+    assert key and key not in client.session[session_keys.ENROL_KEY], "kept encrypted"
+    assert not TOTPAuthenticator.objects.filter(user=staff).exists(), (
+        "a GET must not write a device"
+    )
     # The manual-entry secret is shown in groups of four base32 characters.
     assert re.search(r"[A-Z2-7]{4}( [A-Z2-7]{4}){7}", html)
 
     response = client.post("/login/enrol/", {"otp_token": code_for_key(key)})
     assert response.status_code == 302 and response.url == "/workbench/"
-    device = TOTPDevice.objects.get(user=staff)
+    device = TOTPAuthenticator.objects.get(user=staff)
     assert device.confirmed and device.key == key
     assert "accounts.totp_enrolled" in actions()
     assert client.get("/workbench/").status_code == 200
@@ -129,7 +131,7 @@ def test_first_login_enrols_an_authenticator_with_a_qr_code(client, staff, froze
 def test_enrolment_code_cannot_log_in_again(client, staff, frozen):
     password_step(client, "wang.fang")
     client.get("/login/enrol/")
-    code = code_for_key(client.session[session_keys.ENROL_KEY])
+    code = code_for_key(offered_enrol_key(client.session, staff))
     client.post("/login/enrol/", {"otp_token": code})
     client.post("/logout/")
 
@@ -142,12 +144,12 @@ def test_enrolment_code_cannot_log_in_again(client, staff, frozen):
 def test_wrong_enrolment_code_keeps_the_same_secret(client, staff, frozen):
     password_step(client, "wang.fang")
     client.get("/login/enrol/")
-    key = client.session[session_keys.ENROL_KEY]
+    key = offered_enrol_key(client.session, staff)
     wrong = f"{(int(code_for_key(key)) + 1) % 1000000:06d}"
     response = client.post("/login/enrol/", {"otp_token": wrong})
     assert response.status_code == 200
-    assert client.session[session_keys.ENROL_KEY] == key
-    assert not TOTPDevice.objects.filter(user=staff).exists()
+    assert offered_enrol_key(client.session, staff) == key
+    assert not TOTPAuthenticator.objects.filter(user=staff).exists()
 
 
 def test_enrolment_page_is_refused_to_a_user_with_a_device(client, staff, staff_device):

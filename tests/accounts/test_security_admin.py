@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from axes.models import AccessAttempt
 from django.test import Client
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.flows import password_step
-from fengqiao.accounts.models import UserSession
+from fengqiao.accounts.models import TOTPAuthenticator, UserSession
 from fengqiao.core.models import AuditEvent
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +66,7 @@ def test_end_all_sessions(security_admin, town_operator_fengqiao):
 def test_authenticator_reset_forces_enrolment(security_admin, town_operator_fengqiao):
     subject = town_operator_fengqiao.user
     security_admin.client.post(f"/security/users/{subject.public_id}/totp/reset/")
-    assert not TOTPDevice.objects.filter(user=subject).exists()
+    assert not TOTPAuthenticator.objects.filter(user=subject).exists()
     assert town_operator_fengqiao.client.get("/workbench/").status_code == 302
     client = Client()
     assert password_step(client, subject.username).url == "/login/enrol/"

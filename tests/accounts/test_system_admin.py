@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 
 from accounts.flows import code_for_key, password_step
-from fengqiao.accounts import session_keys
+from fengqiao.accounts.authentication import offered_enrol_key
 from fengqiao.accounts.models import Membership, User, UserSession
 from fengqiao.accounts.roles import Role
 from fengqiao.core.models import AuditEvent
@@ -43,9 +43,8 @@ def test_create_user_then_first_login_forces_password_change_and_enrolment(syste
     client = Client()
     assert password_step(client, "zhao.lei", INITIAL).url == "/login/enrol/"
     client.get("/login/enrol/")
-    response = client.post(
-        "/login/enrol/", {"otp_token": code_for_key(client.session[session_keys.ENROL_KEY])}
-    )
+    key = offered_enrol_key(client.session, user)
+    response = client.post("/login/enrol/", {"otp_token": code_for_key(key)})
     assert response.url == "/password/"
     assert client.get("/workbench/").url == "/password/"
     client.post(

@@ -23,6 +23,11 @@ def test_login_with_totp_shows_chinese_workbench(live_server, page, django_db_se
     services.build_demo_structure()
     persona = make_persona("e2e_town", "town_operator", "command_room", "330681109")
 
+    violations = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto(f"{live_server.url}/workbench/")
     assert "/login/" in page.url
     page.fill("input[name=username]", persona.user.username)
@@ -36,3 +41,6 @@ def test_login_with_totp_shows_chinese_workbench(live_server, page, django_db_se
     assert "工作台" in body
     assert "枫桥镇综合信息指挥室" in body
     assert page.locator("html").get_attribute("lang") == "zh-hans"
+    # Bootstrap's stylesheet loaded (the navbar is styled) and nothing broke the CSP.
+    assert page.eval_on_selector("nav.navbar", "el => getComputedStyle(el).display") == "flex"
+    assert violations == []

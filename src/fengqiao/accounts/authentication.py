@@ -12,12 +12,13 @@ import time
 
 import django_otp
 from django.contrib import auth
+from django.contrib.sessions.backends.base import SessionBase
 from django.http import HttpRequest
 from django_otp.models import Device
 
 from fengqiao.accounts import services, session_keys
-from fengqiao.accounts.models import Membership, User
-from fengqiao.core import audit
+from fengqiao.accounts.models import Membership, User, new_totp_key
+from fengqiao.core import audit, crypto
 
 # URL names of every view that creates a session or a credential, and what it creates. Each one
 # runs only after the second factor: the OTP and enrolment steps check a TOTP code themselves,
@@ -64,6 +65,38 @@ def clear_pending(request: HttpRequest) -> str:
     request.session.pop(session_keys.PENDING_USER, None)
     request.session.pop(session_keys.PENDING_AT, None)
     return request.session.pop(session_keys.PENDING_NEXT, "") or ""
+
+
+def _enrol_key_binding(user: User) -> crypto.Binding:
+    # Bound to the person: a secret copied into another user's pending session does not open.
+    return crypto.Binding(
+        table="django_session", column=session_keys.ENROL_KEY, row=str(user.public_id)
+    )
+
+
+def offered_enrol_key(session: SessionBase, user: User) -> str | None:
+    """The hex TOTP secret offered to ``user`` on the enrolment page, if one is pending."""
+    token = session.get(session_keys.ENROL_KEY)
+    if not token:
+        return None
+    try:
+        return crypto.provider().decrypt(token, binding=_enrol_key_binding(user))
+    except crypto.CryptoError:
+        return None
+
+
+def offer_enrol_key(request: HttpRequest, user: User) -> str:
+    """The secret to enrol with: the pending one, or a new one kept encrypted in the session.
+
+    The session store is the database, so the seed is sealed like any stored seed (SECURITY 5).
+    """
+    key = offered_enrol_key(request.session, user)
+    if key is None:
+        key = new_totp_key()
+        request.session[session_keys.ENROL_KEY] = crypto.provider().encrypt(
+            key, binding=_enrol_key_binding(user)
+        )
+    return key
 
 
 def first_active_membership(user: User) -> Membership | None:

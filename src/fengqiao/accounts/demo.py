@@ -16,9 +16,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from fengqiao.accounts.models import Membership, User
+from fengqiao.accounts.models import Membership, TOTPAuthenticator, User
 from fengqiao.accounts.roles import Role
 from fengqiao.core import audit
 from fengqiao.regions.models import Unit, UnitKind
@@ -34,34 +33,88 @@ class DemoAccount:
 
 
 DEMO_ACCOUNTS = (
-    DemoAccount("demo.grid", "陈晓燕（枫源村网格员）", Role.GRID_WORKER, UnitKind.GRID_STATION,
-                "330681109290001"),
-    DemoAccount("demo.mediator", "杨国庆（枫源村调解员）", Role.VILLAGE_MEDIATOR,
-                UnitKind.MEDIATION_COMMITTEE, "330681109290"),
-    DemoAccount("demo.town", "骆文斌（枫桥镇指挥室）", Role.TOWN_OPERATOR, UnitKind.COMMAND_ROOM,
-                "330681109"),
-    DemoAccount("demo.police", "周建华（枫桥派出所）", Role.DEPARTMENT_HANDLER,
-                UnitKind.POLICE_STATION, "330681109"),
-    DemoAccount("demo.justice", "何丽萍（枫桥司法所）", Role.DEPARTMENT_HANDLER,
-                UnitKind.JUSTICE_OFFICE, "330681109"),
-    DemoAccount("demo.county", "宣立新（诸暨市社会治理中心）", Role.CENTRE_STAFF,
-                UnitKind.GOVERNANCE_CENTRE, "330681"),
-    DemoAccount("demo.antigang", "金卫东（诸暨市扫黑办）", Role.ANTI_GANG_HANDLER,
-                UnitKind.ANTI_GANG_OFFICE, "330681"),
-    DemoAccount("demo.discipline", "楼敏（诸暨市纪委监委）", Role.DISCIPLINE_LIAISON,
-                UnitKind.DISCIPLINE_COMMISSION, "330681"),
-    DemoAccount("demo.city", "王志强（绍兴市社会治理中心）", Role.CENTRE_STAFF,
-                UnitKind.GOVERNANCE_CENTRE, "330600"),
-    DemoAccount("demo.inspector", "钱晓东（市委政法委督查）", Role.INSPECTOR,
-                UnitKind.POLITICAL_LEGAL_COMMITTEE, "330600"),
-    DemoAccount("demo.leader", "孙明（市领导）", Role.LEADER, UnitKind.POLITICAL_LEGAL_COMMITTEE,
-                "330600"),
-    DemoAccount("demo.sysadmin", "系统管理员", Role.SYSTEM_ADMIN, UnitKind.ADMINISTRATION,
-                "330600"),
-    DemoAccount("demo.secadmin", "安全管理员", Role.SECURITY_ADMIN, UnitKind.ADMINISTRATION,
-                "330600"),
-    DemoAccount("demo.auditadmin", "审计管理员", Role.AUDIT_ADMIN, UnitKind.ADMINISTRATION,
-                "330600"),
+    DemoAccount(
+        "demo.grid",
+        "陈晓燕（枫源村网格员）",
+        Role.GRID_WORKER,
+        UnitKind.GRID_STATION,
+        "330681109290001",
+    ),
+    DemoAccount(
+        "demo.mediator",
+        "杨国庆（枫源村调解员）",
+        Role.VILLAGE_MEDIATOR,
+        UnitKind.MEDIATION_COMMITTEE,
+        "330681109290",
+    ),
+    DemoAccount(
+        "demo.town",
+        "骆文斌（枫桥镇指挥室）",
+        Role.TOWN_OPERATOR,
+        UnitKind.COMMAND_ROOM,
+        "330681109",
+    ),
+    DemoAccount(
+        "demo.police",
+        "周建华（枫桥派出所）",
+        Role.DEPARTMENT_HANDLER,
+        UnitKind.POLICE_STATION,
+        "330681109",
+    ),
+    DemoAccount(
+        "demo.justice",
+        "何丽萍（枫桥司法所）",
+        Role.DEPARTMENT_HANDLER,
+        UnitKind.JUSTICE_OFFICE,
+        "330681109",
+    ),
+    DemoAccount(
+        "demo.county",
+        "宣立新（诸暨市社会治理中心）",
+        Role.CENTRE_STAFF,
+        UnitKind.GOVERNANCE_CENTRE,
+        "330681",
+    ),
+    DemoAccount(
+        "demo.antigang",
+        "金卫东（诸暨市扫黑办）",
+        Role.ANTI_GANG_HANDLER,
+        UnitKind.ANTI_GANG_OFFICE,
+        "330681",
+    ),
+    DemoAccount(
+        "demo.discipline",
+        "楼敏（诸暨市纪委监委）",
+        Role.DISCIPLINE_LIAISON,
+        UnitKind.DISCIPLINE_COMMISSION,
+        "330681",
+    ),
+    DemoAccount(
+        "demo.city",
+        "王志强（绍兴市社会治理中心）",
+        Role.CENTRE_STAFF,
+        UnitKind.GOVERNANCE_CENTRE,
+        "330600",
+    ),
+    DemoAccount(
+        "demo.inspector",
+        "钱晓东（市委政法委督查）",
+        Role.INSPECTOR,
+        UnitKind.POLITICAL_LEGAL_COMMITTEE,
+        "330600",
+    ),
+    DemoAccount(
+        "demo.leader", "孙明（市领导）", Role.LEADER, UnitKind.POLITICAL_LEGAL_COMMITTEE, "330600"
+    ),
+    DemoAccount(
+        "demo.sysadmin", "系统管理员", Role.SYSTEM_ADMIN, UnitKind.ADMINISTRATION, "330600"
+    ),
+    DemoAccount(
+        "demo.secadmin", "安全管理员", Role.SECURITY_ADMIN, UnitKind.ADMINISTRATION, "330600"
+    ),
+    DemoAccount(
+        "demo.auditadmin", "审计管理员", Role.AUDIT_ADMIN, UnitKind.ADMINISTRATION, "330600"
+    ),
 )
 
 
@@ -106,8 +159,8 @@ def ensure_demo_accounts() -> list[tuple[DemoAccount, str]]:
         Membership.objects.get_or_create(
             user=user, unit=unit, role=account.role, defaults={"region_code": unit.region_code}
         )
-        if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
-            TOTPDevice.objects.create(user=user, name="demo", confirmed=True)
+        if not TOTPAuthenticator.objects.filter(user=user, confirmed=True).exists():
+            TOTPAuthenticator.objects.create(user=user, name="demo", confirmed=True)
         result.append((account, password))
     _save_credentials(credentials)
     return result
@@ -118,7 +171,7 @@ def current_code(username: str) -> str:
     user = User.objects.get(username=username)
     if not user.is_demo:
         raise PermissionError("not a demo account")
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = TOTPAuthenticator.objects.filter(user=user, confirmed=True).first()
     if device is None:
         raise LookupError("no enrolled device")
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)

@@ -1,12 +1,20 @@
-"""People and their roles: users, memberships (user × unit × role), API tokens, sessions."""
+"""People and their roles: users, memberships (user × unit × role), API tokens, sessions, TOTP."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from base64 import b32encode
+from binascii import unhexlify
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import hex_validator, random_hex
 
 from fengqiao.accounts.querysets import (
     ApiTokenQuerySet,
@@ -15,6 +23,7 @@ from fengqiao.accounts.querysets import (
     UserSessionQuerySet,
 )
 from fengqiao.accounts.roles import Role, capabilities_of
+from fengqiao.core.fields import EncryptedTextField
 from fengqiao.core.models import TimeStamped
 
 
@@ -157,3 +166,88 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+def new_totp_key() -> str:
+    """A fresh hex TOTP seed of 20 random bytes (160 bits, as RFC 4226 recommends)."""
+    return random_hex(20)
+
+
+def validate_totp_key(value: str) -> None:
+    hex_validator()(value)
+
+
+class TOTPAuthenticator(TimestampMixin, ThrottlingMixin, Device):
+    """A person's TOTP authenticator app (身份验证器), with its seed stored encrypted.
+
+    Behaves like django-otp's ``TOTPDevice`` (same fields, verification, throttling and
+    replay protection through ``last_t``), but ``key`` is an ``EncryptedTextField`` bound to
+    ``public_id``, so the database never holds a usable seed (SECURITY 5).
+    """
+
+    public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
+    key = EncryptedTextField(
+        _("secret key"),
+        default=new_totp_key,
+        validators=[validate_totp_key],
+        help_text=_("A hex-encoded secret key of up to 40 bytes."),
+    )
+    step = models.PositiveSmallIntegerField(_("time step (seconds)"), default=30)
+    t0 = models.BigIntegerField(_("start time (Unix seconds)"), default=0)
+    digits = models.PositiveSmallIntegerField(_("digits"), choices=[(6, 6), (8, 8)], default=6)
+    tolerance = models.PositiveSmallIntegerField(_("tolerance (steps)"), default=1)
+    drift = models.SmallIntegerField(_("drift (steps)"), default=0)
+    # Time step of the last accepted code: only later steps verify, so a code works once.
+    last_t = models.BigIntegerField(_("last time step used"), default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = _("TOTP authenticator")
+        verbose_name_plural = _("TOTP authenticators")
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.key.encode())
+
+    def verify_token(self, token) -> bool:
+        allowed, _details = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            code = int(token)
+        except (TypeError, ValueError):
+            verified = False
+        else:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            verified = totp.verify(code, self.tolerance, self.last_t + 1)
+            if verified:
+                self.last_t = totp.t()
+                if getattr(settings, "OTP_TOTP_SYNC", True):
+                    self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+        if not verified:
+            self.throttle_increment(commit=True)
+        return verified
+
+    def get_throttle_factor(self) -> int:
+        return getattr(settings, "OTP_TOTP_THROTTLE_FACTOR", 1)
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// URI an authenticator app reads from the enrolment QR code."""
+        label = str(self.user.get_username())
+        params = urlencode(
+            {
+                "secret": b32encode(self.bin_key),
+                "algorithm": "SHA1",
+                "digits": self.digits,
+                "period": self.step,
+            }
+        )
+        issuer = str(getattr(settings, "OTP_TOTP_ISSUER", "") or "").replace(":", "")
+        if issuer:
+            label = f"{issuer}:{label}"
+            params += f"&issuer={quote(issuer)}"
+        return f"otpauth://totp/{quote(label)}?{params}"

@@ -23,10 +23,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fengqiao.accounts import session_keys, tokens
-from fengqiao.accounts.models import ApiToken, Membership, User, UserSession
+from fengqiao.accounts.models import ApiToken, Membership, TOTPAuthenticator, User, UserSession
 from fengqiao.accounts.roles import ADMIN_ROLES, Role
 from fengqiao.core import audit
 
@@ -481,13 +480,13 @@ def revoke_admin_role(*, target: Membership) -> Membership:
 @transaction.atomic
 def enrol_totp_device(
     *, user: User, key: str, last_t: int, request: HttpRequest | None = None
-) -> TOTPDevice:
+) -> TOTPAuthenticator:
     """Store the authenticator a person just proved they hold (a code from it was accepted).
 
     ``last_t`` is the time step of that code, so the same code cannot log in again.
     """
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    device = TOTPDevice.objects.create(
+    TOTPAuthenticator.objects.filter(user=user, confirmed=False).delete()
+    device = TOTPAuthenticator.objects.create(
         user=user, name=ENROLMENT_DEVICE_NAME, key=key, confirmed=True, last_t=last_t
     )
     audit.record("accounts.totp_enrolled", actor=user, obj=user, request=request)
@@ -503,7 +502,7 @@ def reset_second_factor(
     request: HttpRequest | None = None,
 ) -> int:
     """Delete a person's authenticators (lost phone): they enrol again at next login."""
-    count, _details = TOTPDevice.objects.filter(user=user).delete()
+    count, _details = TOTPAuthenticator.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     ended = _end_sessions(user)
     audit.record(

@@ -14,5 +14,5 @@ PENDING_USER = "fengqiao_pending_user"
 PENDING_AT = "fengqiao_pending_at"
 # Where to go after the second factor (already checked to be a local URL).
 PENDING_NEXT = "fengqiao_pending_next"
-# Hex TOTP secret offered on the enrolment page, until a code from it is confirmed.
+# TOTP secret offered on the enrolment page until a code confirms it, encrypted (SECURITY 5).
 ENROL_KEY = "fengqiao_enrol_key"

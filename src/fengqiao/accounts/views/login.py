@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-import secrets
 from binascii import unhexlify
 
 import django_otp
@@ -27,11 +26,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fengqiao.accounts import services, session_keys
 from fengqiao.accounts.authentication import (
     complete_login,
+    offer_enrol_key,
     pending_user,
     start_pending,
 )
@@ -42,7 +41,7 @@ from fengqiao.accounts.middleware import (
     REASON_IDLE,
     REASON_NO_ROLE,
 )
-from fengqiao.accounts.models import User
+from fengqiao.accounts.models import TOTPAuthenticator, User
 from fengqiao.core import audit
 from fengqiao.core.access import public
 
@@ -135,7 +134,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
             _record_password_failure(request, username)
             return failed_login_response(request, username)
         start_pending(request, user, _safe_next(request, request.POST.get("next", "")))
-        if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+        if TOTPAuthenticator.objects.devices_for_user(user, confirmed=True).exists():
             return redirect("accounts:otp")
         return redirect("accounts:enrol")
     return _login_page(request, form)
@@ -145,10 +144,10 @@ def _no_role_response(request: HttpRequest) -> HttpResponse:
     return redirect(f"{reverse('accounts:login')}?reason={REASON_NO_ROLE}")
 
 
-def _verify_code(user: User, code: str) -> tuple[TOTPDevice | None, bool]:
+def _verify_code(user: User, code: str) -> tuple[TOTPAuthenticator | None, bool]:
     """(device that accepted the code, whether any device was throttled)."""
     throttled = False
-    for device in TOTPDevice.objects.devices_for_user(user, confirmed=True):
+    for device in TOTPAuthenticator.objects.devices_for_user(user, confirmed=True):
         allowed, _info = device.verify_is_allowed()
         throttled = throttled or not allowed
         verified = django_otp.verify_token(user, device.persistent_id, code)
@@ -166,7 +165,7 @@ def otp_view(request: HttpRequest) -> HttpResponse:
     user = pending_user(request)
     if user is None:
         return redirect(f"{reverse('accounts:login')}?reason={REASON_PENDING}")
-    if not TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+    if not TOTPAuthenticator.objects.devices_for_user(user, confirmed=True).exists():
         return redirect("accounts:enrol")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -214,14 +213,11 @@ def enrol_view(request: HttpRequest) -> HttpResponse:
     user = pending_user(request)
     if user is None:
         return redirect(f"{reverse('accounts:login')}?reason={REASON_PENDING}")
-    if TOTPDevice.objects.devices_for_user(user, confirmed=True).exists():
+    if TOTPAuthenticator.objects.devices_for_user(user, confirmed=True).exists():
         return redirect("accounts:otp")
-    key = request.session.get(session_keys.ENROL_KEY)
-    if not key:
-        # The secret lives in the pending session until confirmed; a GET writes no device.
-        key = secrets.token_hex(20)
-        request.session[session_keys.ENROL_KEY] = key
-    candidate = TOTPDevice(user=user, key=key, name=services.ENROLMENT_DEVICE_NAME)
+    # The secret lives (encrypted) in the pending session until confirmed; a GET writes no device.
+    key = offer_enrol_key(request, user)
+    candidate = TOTPAuthenticator(user=user, key=key, name=services.ENROLMENT_DEVICE_NAME)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         totp = TOTP(candidate.bin_key, candidate.step, candidate.t0, candidate.digits)

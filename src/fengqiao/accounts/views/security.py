@@ -18,11 +18,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from fengqiao.accounts import services
 from fengqiao.accounts.forms import UserSearchForm
-from fengqiao.accounts.models import User, UserSession
+from fengqiao.accounts.models import TOTPAuthenticator, User, UserSession
 from fengqiao.accounts.roles import Cap
 from fengqiao.core.access import requires
 
@@ -104,7 +103,7 @@ def security_user_detail(request: HttpRequest, public_id) -> HttpResponse:
         {
             "subject": user,
             "sessions": _live_sessions(user),
-            "devices": TOTPDevice.objects.filter(user=user).order_by("id"),
+            "devices": TOTPAuthenticator.objects.filter(user=user).order_by("id"),
             "can_reset_totp": request.membership.can(Cap.SECOND_FACTOR_RESET),
         },
     )
