@@ -48,7 +48,6 @@ if pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null \
    || $BIN/python -c "import psycopg,sys; psycopg.connect(host='$PG_HOST', port=$PG_PORT, user='$PG_USER', dbname='postgres', connect_timeout=3).close()" 2>/dev/null; then
   # A fresh database per run: pytest-django creates test_<name> and drops it afterwards.
   db="fengqiao_run_$$_$(date +%s)"
-  DATABASE_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db" $BIN/fengqiao makemigrations --check --dry-run >/dev/null
   DATABASE_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$db" \
     REDIS_URL="${FENGQIAO_TEST_REDIS_URL:-}" $BIN/pytest -m "not e2e" -n "$workers" -q
 else
