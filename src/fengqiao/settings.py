@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "fengqiao.core",
     "fengqiao.regions",
     "fengqiao.accounts",
+    "fengqiao.cases",
     "fengqiao.api",
 ]
 

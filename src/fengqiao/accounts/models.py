@@ -24,7 +24,7 @@ from fengqiao.accounts.querysets import (
 )
 from fengqiao.accounts.roles import Role, capabilities_of
 from fengqiao.core.fields import EncryptedTextField
-from fengqiao.core.models import TimeStamped
+from fengqiao.core.models import PublicId, TimeStamped
 
 
 class User(AbstractUser):
@@ -251,3 +251,39 @@ class TOTPAuthenticator(TimestampMixin, ThrottlingMixin, Device):
             label = f"{issuer}:{label}"
             params += f"&issuer={quote(issuer)}"
         return f"otpauth://totp/{quote(label)}?{params}"
+
+
+class Notification(PublicId, TimeStamped):
+    """A notice to a unit (通知/提醒): a card raised, a case escalated to it, a police report.
+
+    Addressed to units, not people, because the work belongs to the unit and members change.
+    ``title`` never carries personal data or tip content — it names the matter by its code.
+    ``dedupe_key`` makes sending idempotent: a job that runs twice notifies once.
+    """
+
+    unit = models.ForeignKey(
+        "regions.Unit",
+        verbose_name=_("unit"),
+        on_delete=models.CASCADE,
+        related_name="notifications",
+    )
+    kind = models.CharField(_("kind"), max_length=40)
+    title = models.CharField(_("title"), max_length=200)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    read_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # The unread list and badge of one unit.
+            models.Index(fields=["unit", "read_at", "created_at"], name="notification_unit_unread"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

@@ -326,6 +326,18 @@ class SoftwareProvider:
         ad = binding.associated_data(alg=envelope.alg, key_id="")
         return aead_decrypt(envelope.alg, data_key, envelope.nonce, envelope.sealed, ad)
 
+    # keyed digests -------------------------------------------------------------------------
+
+    def keyed_digest(self, purpose: str, data: bytes) -> bytes:
+        """HMAC-SM3 (HMAC-SHA256 under "aes") of ``data`` under a key derived for ``purpose``.
+
+        For lookups that must not reveal what they index (idempotency keys); each purpose gets
+        its own key, so digests of the same data never match across purposes.
+        """
+        info = f"fengqiao/keyed/{purpose}/{self.alg}".encode()
+        key = HKDF(hash_for(self.alg), 32, salt=None, info=info).derive(self._blind_secret)
+        return self.mac(key, data)
+
     # blind indexes -------------------------------------------------------------------------
 
     def blind_index(self, value: str, *, kind: str = "text") -> str:

@@ -189,3 +189,27 @@ class KeyCheck(PublicId, TimeStamped):
 
     def __str__(self) -> str:
         return f"key check {self.public_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a create request that carried an ``Idempotency-Key`` (幂等记录).
+
+    Written in the same transaction as the record it created, so a retry after a crash either
+    finds both or neither (SECURITY 24). Neither the key nor the answer is stored in the clear:
+    ``key_hash`` is an HMAC of scope and key, and ``response`` is sealed with a key derived from
+    the client's key — a tip receipt in a stored answer can be read back only by the client that
+    still holds the Idempotency-Key.
+    """
+
+    key_hash = models.CharField(max_length=64, unique=True)
+    request_hash = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    response = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
+
+    def __str__(self) -> str:
+        return f"idempotency {self.key_hash[:12]}"

@@ -1,0 +1,111 @@
+"""``Idempotency-Key`` for every create (SECURITY 24): a replay gets the first answer.
+
+Usage in an endpoint (django-ninja or a plain view)::
+
+    status, body = idempotency.run(
+        scope=f"cases.create:{principal}",     # who is asking: a token, a user, or "anonymous"
+        key=request.headers.get("Idempotency-Key"),
+        payload=body_as_dict,                  # what was asked: a different body is a conflict
+        create=lambda: (201, {"code": case.code}),   # runs the service; returns (status, JSON)
+    )
+
+``create`` runs inside the same transaction that stores the answer, so the record, its outbox
+job (``transaction.on_commit``) and the idempotency row commit together; the caller acknowledges
+only after ``run`` returns, i.e. after commit. Two concurrent requests with one key: the unique
+``key_hash`` lets one commit; the other's transaction (and its record) rolls back and it answers
+with the stored result. A key reused with a different body raises ``IdempotencyConflict`` (the API
+answers 422).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.db import IntegrityError, transaction
+
+from fengqiao.core import crypto
+from fengqiao.core.models import IdempotencyRecord
+
+MAX_KEY_LENGTH = 200
+_BINDING = crypto.Binding(table="core_idempotencyrecord", column="response", row="")
+
+
+class IdempotencyConflict(Exception):
+    """The key was used before with a different request body."""
+
+
+class InvalidIdempotencyKey(ValueError):
+    """The key is empty after stripping or longer than MAX_KEY_LENGTH."""
+
+
+def _canonical(payload: Any) -> bytes:
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode("utf-8")
+
+
+def _derive(purpose: str, scope: str, key: str) -> bytes:
+    return crypto.provider().keyed_digest(f"idempotency/{purpose}", f"{scope}\x1f{key}".encode())
+
+
+def _response_key(scope: str, key: str) -> bytes:
+    return _derive("response", scope, key)[: crypto.key_length(crypto.provider().alg)]
+
+
+def _lookup(scope: str, key: str) -> str:
+    return _derive("lookup", scope, key).hex()
+
+
+def _answer(record: IdempotencyRecord, scope: str, key: str, request_hash: str):
+    if record.request_hash != request_hash:
+        raise IdempotencyConflict
+    sealed = crypto.provider().decrypt_with_data_key(
+        _response_key(scope, key), record.response, binding=_BINDING
+    )
+    return record.status, json.loads(sealed)
+
+
+def check_key(key: str | None) -> str | None:
+    """The usable key, None when absent; InvalidIdempotencyKey when malformed."""
+    if key is None:
+        return None
+    key = key.strip()
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidIdempotencyKey(key)
+    return key
+
+
+def run(
+    *,
+    scope: str,
+    key: str | None,
+    payload: Any,
+    create: Callable[[], tuple[int, Any]],
+) -> tuple[int, Any]:
+    """Run ``create`` once per (scope, key); return its (status, JSON body) or the stored one."""
+    key = check_key(key)
+    if key is None:
+        with transaction.atomic():
+            return create()
+    lookup = _lookup(scope, key)
+    request_hash = hashlib.sha256(_canonical(payload)).hexdigest()
+    existing = IdempotencyRecord.objects.filter(key_hash=lookup).first()
+    if existing is not None:
+        return _answer(existing, scope, key, request_hash)
+    try:
+        with transaction.atomic():
+            status, body = create()
+            sealed = crypto.provider().encrypt_with_data_key(
+                _response_key(scope, key), _canonical(body), binding=_BINDING
+            )
+            IdempotencyRecord.objects.create(
+                key_hash=lookup, request_hash=request_hash, status=status, response=sealed
+            )
+    except IntegrityError:
+        # A concurrent request with the same key committed first; ours rolled back whole.
+        existing = IdempotencyRecord.objects.filter(key_hash=lookup).first()
+        if existing is None:
+            raise
+        return _answer(existing, scope, key, request_hash)
+    return status, body
