@@ -34,7 +34,17 @@ class Cap:
     WORKBENCH = "workbench.view"
     REGIONS_BROWSE = "regions.browse"
     API_TOKENS = "api.tokens"
+    # cases (事件) and mediation
+    CASES_VIEW = "cases.view"
+    CASES_REPORT = "cases.report"
+    CASES_HANDLE = "cases.handle"
+    CASES_SUPERVISE = "cases.supervise"
+    CASES_REVEAL = "cases.reveal"
+    CASES_EXPORT = "cases.export"
+    CASES_METRICS = "cases.metrics"
+    OPEN311_KEYS = "open311.manage_keys"
     # system administrator
+    TAXONOMY_MANAGE = "cases.manage_taxonomy"
     USERS_MANAGE = "accounts.manage_users"
     MEMBERSHIPS_MANAGE = "accounts.manage_memberships"
     CALENDAR_MANAGE = "core.manage_calendar"
@@ -49,17 +59,21 @@ class Cap:
 
 
 _STAFF = frozenset({Cap.WORKBENCH, Cap.REGIONS_BROWSE, Cap.API_TOKENS})
+# People who work cases: see them, report them, act on the ones at their unit.
+_CASEWORK = _STAFF | {Cap.CASES_VIEW, Cap.CASES_REPORT, Cap.CASES_HANDLE}
+# Reading statistics and exporting lists of a region.
+_OVERSIGHT = frozenset({Cap.CASES_VIEW, Cap.CASES_EXPORT, Cap.CASES_METRICS, Cap.CASES_SUPERVISE})
 
 CAPABILITIES: dict[str, frozenset[str]] = {
-    Role.GRID_WORKER: _STAFF,
-    Role.VILLAGE_MEDIATOR: _STAFF,
-    Role.TOWN_OPERATOR: _STAFF,
-    Role.DEPARTMENT_HANDLER: _STAFF,
-    Role.CENTRE_STAFF: _STAFF,
+    Role.GRID_WORKER: _CASEWORK,
+    Role.VILLAGE_MEDIATOR: _CASEWORK | {Cap.CASES_REVEAL},
+    Role.TOWN_OPERATOR: _CASEWORK | _OVERSIGHT | {Cap.CASES_REVEAL, Cap.OPEN311_KEYS},
+    Role.DEPARTMENT_HANDLER: _CASEWORK | {Cap.CASES_REVEAL},
+    Role.CENTRE_STAFF: _CASEWORK | _OVERSIGHT | {Cap.CASES_REVEAL, Cap.OPEN311_KEYS},
     Role.ANTI_GANG_HANDLER: _STAFF,
     Role.DISCIPLINE_LIAISON: _STAFF,
-    Role.INSPECTOR: _STAFF,
-    Role.LEADER: _STAFF,
+    Role.INSPECTOR: _STAFF | _OVERSIGHT,
+    Role.LEADER: _STAFF | _OVERSIGHT,
     Role.SYSTEM_ADMIN: frozenset(
         {
             Cap.USERS_MANAGE,
@@ -67,6 +81,7 @@ CAPABILITIES: dict[str, frozenset[str]] = {
             Cap.CALENDAR_MANAGE,
             Cap.REGIONS_MANAGE,
             Cap.REGIONS_BROWSE,
+            Cap.TAXONOMY_MANAGE,
         }
     ),
     Role.SECURITY_ADMIN: frozenset(
