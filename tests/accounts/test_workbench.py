@@ -29,7 +29,7 @@ def test_workbench_shows_membership_and_says_when_no_queues_exist(
         assert "乡镇综合信息指挥室操作员" in html or "指挥室" in html
         assert "330681109" in html
         assert page.context["queues"] == []
-        assert "尚无工作队列" in html
+        assert "没有工作队列" in html
 
 
 def test_registered_queues_are_counted_for_the_active_membership(
@@ -52,7 +52,7 @@ def test_registered_queues_are_counted_for_the_active_membership(
     assert queues[1].warning
     assert seen == [town_operator_fengqiao.membership]
     html = page.content.decode()
-    assert "尚无工作队列" not in html
+    assert "没有工作队列" not in html
     assert "99" not in html
 
 

@@ -7,6 +7,7 @@ change that caused it committed. Reading and marking as read are scoped to the r
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from fengqiao.accounts.models import Membership, Notification, User
@@ -34,6 +35,13 @@ def notify_unit(
         if dedupe_key is None:
             raise
         return None
+
+
+def for_unit(membership: Membership):
+    """The unit's notices, unread first, newest first."""
+    return Notification.objects.filter(unit_id=membership.unit_id).order_by(
+        F("read_at").asc(nulls_first=True), "-created_at", "-id"
+    )
 
 
 def unread_for(membership: Membership):

@@ -13,6 +13,12 @@ urlpatterns = [
     path("logout/", views.logout_view, name="logout"),
     path("password/", views.password_change_view, name="password_change"),
     path("membership/switch/", views.switch_membership, name="switch_membership"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path(
+        "notifications/<uuid:public_id>/read/",
+        views.notification_read,
+        name="notification_read",
+    ),
     # Personal API tokens.
     path("tokens/", views.token_list, name="tokens"),
     path("tokens/new/", views.token_create, name="token_create"),

@@ -20,6 +20,8 @@ from fengqiao.accounts.views.manage import (
     user_password,
 )
 from fengqiao.accounts.views.personal import (
+    notification_list,
+    notification_read,
     switch_membership,
     token_create,
     token_list,
@@ -37,6 +39,8 @@ from fengqiao.accounts.views.security import (
 )
 
 __all__ = [
+    "notification_list",
+    "notification_read",
     "enrol_view",
     "lockout_list",
     "lockout_reset",

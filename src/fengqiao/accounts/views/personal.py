@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -10,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from fengqiao.accounts import services, workbench
+from fengqiao.accounts import notifications, services, workbench
 from fengqiao.accounts.forms import TokenCreateForm
 from fengqiao.accounts.models import ApiToken, Membership
 from fengqiao.accounts.navigation import home_url_for, nav_items_for
@@ -34,8 +35,32 @@ def workbench_view(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/workbench.html",
-        {"membership": membership, "queues": workbench.queues_for(membership)},
+        {
+            "membership": membership,
+            "queues": workbench.queues_for(membership),
+            "unread": notifications.unread_for(membership).count(),
+        },
     )
+
+
+@require_http_methods(["GET"])
+@requires(Cap.WORKBENCH)
+def notification_list(request: HttpRequest) -> HttpResponse:
+    """Notices to the active membership's unit, unread first (cards, escalations, police reports)."""
+    membership: Membership = request.membership
+    page = Paginator(notifications.for_unit(membership), 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/notifications.html", {"membership": membership, "page": page})
+
+
+@require_POST
+@requires(Cap.WORKBENCH)
+def notification_read(request: HttpRequest, public_id) -> HttpResponse:
+    """Mark one notice of the unit as read and follow its link."""
+    membership: Membership = request.membership
+    notice = get_object_or_404(notifications.for_unit(membership), public_id=public_id)
+    notifications.mark_read(membership=membership, user=request.user, public_id=public_id)
+    target = notice.link if notice.link.startswith("/") and not notice.link.startswith("//") else ""
+    return redirect(target or reverse("accounts:notifications"))
 
 
 @require_POST
