@@ -242,3 +242,13 @@ def test_blind_index_differs_between_kinds_and_suites(keys):
 
 def test_blind_index_of_a_blank_value_is_blank(keys):
     assert keys.blind_index("   ", kind="text") == ""
+
+
+def test_content_sealed_with_a_data_key_never_needs_rotation():
+    from fengqiao.core import crypto
+
+    provider = crypto.provider()
+    binding = crypto.Binding(table="t", column="c", row="r")
+    token = provider.encrypt_with_data_key(provider.new_data_key(), b"x", binding=binding)
+    assert not provider.needs_rotation(token)
+    assert not provider.needs_rotation(provider.encrypt("x", binding=binding))

@@ -76,6 +76,52 @@ def test_a_failed_create_stores_nothing_so_a_retry_runs_again():
     assert len(calls) == 1
 
 
+def test_unchecked_replay_answers_the_first_result_and_its_own_attempt_rolls_back():
+    calls: list[int] = []
+    first = idempotency.run(
+        scope="s", key="u-1", payload={"a": 1}, create=_creator(calls), check_first=False
+    )
+    again = idempotency.run(
+        scope="s", key="u-1", payload={"a": 1}, create=_creator(calls), check_first=False
+    )
+    assert first == again
+    assert len(calls) == 2  # the replay ran, and the unique key rolled it back whole
+    assert CalendarDay.objects.filter(name="test").count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+
+
+def test_unchecked_replay_with_another_body_is_a_conflict():
+    calls: list[int] = []
+    idempotency.run(scope="s", key="u-2", payload={"a": 1}, create=_creator(calls))
+    with pytest.raises(idempotency.IdempotencyConflict):
+        idempotency.run(
+            scope="s", key="u-2", payload={"a": 2}, create=_creator(calls), check_first=False
+        )
+    assert CalendarDay.objects.filter(name="test").count() == 1
+
+
+def test_unchecked_replay_whose_own_attempt_is_refused_still_gets_the_first_answer():
+    first = idempotency.run(scope="s", key="u-3", payload={}, create=_creator([]))
+
+    def refused():
+        raise ValueError("the category was retired since")
+
+    assert idempotency.run(scope="s", key="u-3", payload={}, create=refused, check_first=False) == (
+        first
+    )
+
+
+def test_unchecked_failure_of_a_first_attempt_is_raised_and_stores_nothing():
+    def boom():
+        CalendarDay.objects.create(date="2031-03-01", kind="holiday", name="boom")
+        raise RuntimeError("crash before commit")
+
+    with pytest.raises(RuntimeError):
+        idempotency.run(scope="s", key="u-4", payload={}, create=boom, check_first=False)
+    assert not IdempotencyRecord.objects.exists()
+    assert not CalendarDay.objects.filter(name="boom").exists()
+
+
 def test_neither_key_nor_answer_is_stored_in_the_clear():
     idempotency.run(
         scope="s", key="visible-key-42", payload={}, create=lambda: (201, {"receipt": "98765"})

@@ -92,7 +92,9 @@ def record(
         request_id="" if request_id == "-" else request_id[:64],
         detail=_clean_detail(detail),
     )
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: nothing here can fail without failing the
+    # caller's change too (it must not commit without its event), and two statements are saved.
+    with transaction.atomic(savepoint=False):
         head = lock_chain()
         event.id = head.last_id + 1
         event.prev_hash = head.last_hash
@@ -108,7 +110,8 @@ def lock_chain() -> AuditChainHead:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
-    head = AuditChainHead.objects.select_for_update().filter(pk=1).first()
+    # By primary key: no ORDER BY / LIMIT (``.first()`` would add them).
+    head = next(iter(AuditChainHead.objects.select_for_update().filter(pk=1).order_by()), None)
     if head is None:
         # First event ever, or the head was lost: continue from the last stored row.
         last = AuditEvent.objects.order_by("-id").values("id", "hash").first()

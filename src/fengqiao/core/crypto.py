@@ -272,8 +272,14 @@ class SoftwareProvider:
         return self._open(token, binding=binding, purpose=PURPOSE_FIELD).decode("utf-8")
 
     def needs_rotation(self, token: str) -> bool:
-        """True when ``token`` was written with another key id or algorithm than today's."""
+        """True when ``token`` was written with another key id or algorithm than today's.
+
+        Content sealed with a record's own data key (key id "") never needs it: rotating the
+        platform key re-wraps the data key, not what the data key sealed.
+        """
         envelope = Envelope.parse(token)
+        if envelope.key_id == "":
+            return False
         return envelope.key_id != self.active_key_id or envelope.alg != self.alg
 
     def _seal(self, data: bytes, *, binding: Binding, key_id: str, purpose: str) -> str:

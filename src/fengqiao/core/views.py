@@ -53,17 +53,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         if data["date_to"]:
             events = events.on_or_before(data["date_to"])
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "core/audit_list.html",
-        {
-            "form": form,
-            "page": page,
-            "query": query.urlencode(),
-        },
-    )
+    return render(request, "core/audit_list.html", {"form": form, "page": page})
 
 
 @requires(Cap.AUDIT_VERIFY)
