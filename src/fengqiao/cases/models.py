@@ -244,6 +244,9 @@ class Action(models.TextChoices):
     ARCHIVE = "archive", _("Archive")
     SUPERVISE = "supervise", _("Supervise")
     CARD = "card", _("Card raised by the clock")
+    VISIT = "visit", _("Follow-up visit")
+    # 人民调解法 art. 25: the dispute may turn violent; police and the town centre are told.
+    RISK_FLAG = "risk_flag", _("Marked as likely to turn violent")
 
 
 # The state machine (django-oscar style): action → (states it may start from, state it leads to).
@@ -289,6 +292,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     Action.ARCHIVE: (frozenset({Status.CLOSED, Status.EVALUATED}), Status.ARCHIVED),
     Action.SUPERVISE: (frozenset(OPEN_STATUSES), None),
     Action.CARD: (frozenset(OPEN_STATUSES), None),
+    Action.VISIT: (frozenset({Status.CLOSED, Status.EVALUATED}), None),
+    Action.RISK_FLAG: (frozenset(OPEN_STATUSES), None),
 }
 
 
@@ -489,6 +494,8 @@ class Case(PublicId, TimeStamped):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     visit_due_at = models.DateTimeField(_("follow-up visit due"), null=True, blank=True)
     visited_at = models.DateTimeField(_("visited at"), null=True, blank=True)
+    # Set by the clock sweep when it tells the owner unit the visit is due (its claim).
+    visit_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     satisfaction = models.PositiveSmallIntegerField(_("satisfaction"), null=True, blank=True)
     evaluation_comment = models.CharField(_("evaluation comment"), max_length=1000, blank=True)
@@ -530,6 +537,9 @@ class Case(PublicId, TimeStamped):
             models.Index(fields=["status", "accept_due_at"], name="case_accept_clock"),
             # Follow-up visits due.
             models.Index(fields=["status", "visit_due_at"], name="case_visit_due"),
+            # Newest-first lists over a wide scope (city, county) and the Open311 date window:
+            # read backwards along this index, filtering by region, instead of sorting.
+            models.Index(fields=["reported_at"], name="case_reported"),
         ]
 
     def __str__(self) -> str:

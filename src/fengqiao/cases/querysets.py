@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from fengqiao.core.scoping import RegionScopedQuerySet
+from fengqiao.core.scoping import RegionScopedQuerySet, prefix_range, principal_prefix
 
 if TYPE_CHECKING:
     from fengqiao.regions.models import Unit
@@ -36,6 +36,21 @@ class CategoryQuerySet(models.QuerySet):
 
 
 class CaseQuerySet(RegionScopedQuerySet):
+    def visible_to(self, principal: Any) -> Self:
+        """Cases in the principal's region subtree, and the cases its unit handles: a town case
+        assigned to a village committee is that committee's work although the village does not
+        cover the town."""
+        prefix = principal_prefix(principal)
+        if prefix is None:
+            return self.none()
+        membership = principal if hasattr(principal, "unit_id") else None
+        membership = membership or getattr(principal, "active_membership", None)
+        unit_id = getattr(membership, "unit_id", None)
+        scope = Q(**prefix_range(self.region_code_field, prefix))
+        if unit_id is not None:
+            scope |= Q(handler_unit_id=unit_id)
+        return self.filter(scope)
+
     def open(self) -> Self:
         return self.filter(status__in=_OPEN)
 
@@ -86,6 +101,35 @@ class CaseQuerySet(RegionScopedQuerySet):
                 status__in=("accepted", *_RUNNING),
                 handle_due_at__gte=now,
                 handle_due_at__lt=now + window,
+            )
+        )
+
+    # Per-unit clocks for the workbench: who answers for a late case depends on its stage (the
+    # owner before dispatch, the handler after), so each branch is one unit-queue index range.
+
+    def overdue_for(self, unit: Unit | int, now: datetime | None = None) -> Self:
+        """Open cases past their limit that ``unit`` answers for."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(owner_unit=unit, status="reported", accept_due_at__lt=now)
+            | Q(owner_unit=unit, status="accepted", handle_due_at__lt=now)
+            | Q(handler_unit=unit, status__in=_RUNNING, handle_due_at__lt=now)
+        )
+
+    def due_soon_for(
+        self, unit: Unit | int, now: datetime | None = None, window: timedelta = DUE_SOON_WINDOW
+    ) -> Self:
+        """Open cases ``unit`` answers for whose limit falls within the window."""
+        now = now or timezone.now()
+        soon = now + window
+        return self.filter(
+            Q(owner_unit=unit, status="reported", accept_due_at__gte=now, accept_due_at__lt=soon)
+            | Q(owner_unit=unit, status="accepted", handle_due_at__gte=now, handle_due_at__lt=soon)
+            | Q(
+                handler_unit=unit,
+                status__in=_RUNNING,
+                handle_due_at__gte=now,
+                handle_due_at__lt=soon,
             )
         )
 

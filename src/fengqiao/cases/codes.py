@@ -1,0 +1,75 @@
+"""Case codes (一事一码) and citizen tracking tokens.
+
+A code is the county code, the local date of intake and a five-digit sequence per county and day:
+``330681-20261128-00042``. The sequence row is incremented with a conditional UPDATE inside the
+intake transaction: the UPDATE takes the row lock, so concurrent intakes queue on it and each
+reads back its own number, on SQLite and on PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from fengqiao.cases.models import CaseSequence
+
+SEQUENCE_DIGITS = 5
+
+
+def county_prefix(region_code: str) -> str:
+    """The first six digits: the county (or the city itself for a case seated at city level)."""
+    return region_code[:6]
+
+
+def next_sequence(prefix: str, day: date) -> int:
+    """Take the next number for ``prefix`` and ``day``; must run inside the intake transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("case sequences are taken inside the intake transaction")
+    # One upsert: it takes the row lock (PostgreSQL) or runs under the write lock (SQLite's
+    # IMMEDIATE transactions), so two intakes can never read the same number. SQLite ≥ 3.35 and
+    # PostgreSQL both speak ON CONFLICT … RETURNING.
+    connection = transaction.get_connection()
+    table = connection.ops.quote_name(CaseSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (prefix, day, last) VALUES (%s, %s, 1) "  # noqa: S608 - table name
+            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
+            [prefix, connection.ops.adapt_datefield_value(day)],
+        )
+        return cursor.fetchone()[0]
+
+
+def format_code(prefix: str, day: date, sequence: int) -> str:
+    return f"{prefix}-{day:%Y%m%d}-{sequence:0{SEQUENCE_DIGITS}d}"
+
+
+def new_case_code(region_code: str, at: datetime) -> str:
+    """The code for a case reported at ``at`` in ``region_code`` (the local date counts)."""
+    prefix = county_prefix(region_code)
+    day = timezone.localdate(at)
+    return format_code(prefix, day, next_sequence(prefix, day))
+
+
+# --- tracking tokens ----------------------------------------------------------------------------
+
+
+def new_tracking_token() -> tuple[str, str]:
+    """A fresh token for the citizen's tracking link and its stored hash: ``(token, sha256 hex)``."""
+    token = secrets.token_urlsafe(16)
+    return token, hash_tracking_token(token)
+
+
+def hash_tracking_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def tracking_token_matches(stored_hash: str, token: str) -> bool:
+    """Constant-time comparison of a presented token with the stored hash."""
+    if not stored_hash or not token:
+        return False
+    return hmac.compare_digest(stored_hash, hash_tracking_token(token))
