@@ -43,6 +43,11 @@ class Cap:
     CASES_EXPORT = "cases.export"
     CASES_METRICS = "cases.metrics"
     OPEN311_KEYS = "open311.manage_keys"
+    # sealed tips (扫黑除恶线索): handle the tips assigned or routed to one's unit; file a tip on a
+    # reporter's behalf; read suppressed statistics. The system administrator holds none.
+    TIPS_HANDLE = "tips.handle"
+    TIPS_INTAKE = "tips.intake"
+    TIPS_STATS = "tips.statistics"
     # system administrator
     TAXONOMY_MANAGE = "cases.manage_taxonomy"
     USERS_MANAGE = "accounts.manage_users"
@@ -68,12 +73,12 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: _CASEWORK,
     Role.VILLAGE_MEDIATOR: _CASEWORK | {Cap.CASES_REVEAL},
     Role.TOWN_OPERATOR: _CASEWORK | _OVERSIGHT | {Cap.CASES_REVEAL, Cap.OPEN311_KEYS},
-    Role.DEPARTMENT_HANDLER: _CASEWORK | {Cap.CASES_REVEAL},
+    Role.DEPARTMENT_HANDLER: _CASEWORK | {Cap.CASES_REVEAL, Cap.TIPS_HANDLE, Cap.TIPS_INTAKE},
     Role.CENTRE_STAFF: _CASEWORK | _OVERSIGHT | {Cap.CASES_REVEAL, Cap.OPEN311_KEYS},
-    Role.ANTI_GANG_HANDLER: _STAFF,
-    Role.DISCIPLINE_LIAISON: _STAFF,
+    Role.ANTI_GANG_HANDLER: _STAFF | {Cap.TIPS_HANDLE, Cap.TIPS_INTAKE, Cap.TIPS_STATS},
+    Role.DISCIPLINE_LIAISON: _STAFF | {Cap.TIPS_HANDLE, Cap.TIPS_INTAKE},
     Role.INSPECTOR: _STAFF | _OVERSIGHT,
-    Role.LEADER: _STAFF | _OVERSIGHT,
+    Role.LEADER: _STAFF | _OVERSIGHT | {Cap.TIPS_STATS},
     Role.SYSTEM_ADMIN: frozenset(
         {
             Cap.USERS_MANAGE,

@@ -43,8 +43,8 @@ def workbench_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET"])
 @requires(Cap.WORKBENCH)
+@require_http_methods(["GET"])
 def notification_list(request: HttpRequest) -> HttpResponse:
     """Notices to the active membership's unit, unread first (cards, escalations, police reports)."""
     membership: Membership = request.membership
@@ -52,8 +52,8 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/notifications.html", {"membership": membership, "page": page})
 
 
-@require_POST
 @requires(Cap.WORKBENCH)
+@require_POST
 def notification_read(request: HttpRequest, public_id) -> HttpResponse:
     """Mark one notice of the unit as read and follow its link."""
     membership: Membership = request.membership

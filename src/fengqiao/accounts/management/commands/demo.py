@@ -6,6 +6,9 @@ USERNAME` prints a demo account's current TOTP code.
 
 from __future__ import annotations
 
+from importlib import import_module
+
+from django.apps import apps
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
@@ -35,9 +38,25 @@ class Command(BaseCommand):
         regions.build_demo_structure()
         call_command("calendar", "seed", verbosity=0)
         accounts = demo.ensure_demo_accounts()
+        self._load_app_demos()
         self._print_summary(accounts, bind)
         if not no_serve:
             call_command("serve", bind=bind)
+
+    def _load_app_demos(self) -> None:
+        """Domain apps below in the stack bring their own demo data in ``<app>.demo.load_demo``;
+        looking them up here keeps accounts from importing the apps that depend on it."""
+        for config in apps.get_app_configs():
+            if not config.name.startswith("fengqiao.") or config.label == "accounts":
+                continue
+            try:
+                module = import_module(f"{config.name}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.demo":
+                    raise
+                continue
+            if callable(getattr(module, "load_demo", None)):
+                self.stdout.write(module.load_demo())
 
     def _print_code(self, username: str | None) -> None:
         if not username:

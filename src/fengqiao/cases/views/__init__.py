@@ -1,0 +1,1 @@
+"""Views of the cases app, by audience: citizens (public), intake, work pages, files, taxonomy."""
