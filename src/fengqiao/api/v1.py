@@ -11,8 +11,10 @@ from ninja.renderers import JSONRenderer
 
 from fengqiao.accounts.roles import capabilities_of
 from fengqiao.api.auth import STAFF_AUTH
+from fengqiao.api.cases import router as cases_router
 from fengqiao.api.errors import MESSAGES, ApiError
 from fengqiao.api.regions import router as regions_router
+from fengqiao.api.tips import router as tips_router
 
 logger = logging.getLogger(__name__)
 
@@ -131,3 +133,5 @@ def me(request: HttpRequest):
 
 api.add_router("", me_router)
 api.add_router("", regions_router)
+api.add_router("", tips_router)
+api.add_router("", cases_router)
