@@ -62,6 +62,7 @@ def test_production_cookies_are_secure(tmp_path):
         FENGQIAO_ALLOWED_HOSTS="fengqiao.example.gov.cn",
         FENGQIAO_FIELD_KEYS="1:" + "a" * 44,
         FENGQIAO_BLIND_INDEX_KEY="b" * 44,
+        FENGQIAO_TIP_PEPPER="p" * 44,
     )
     assert result["cookie_secure"] is True
 

@@ -38,6 +38,7 @@ FENGQIAO_ENV=production FENGQIAO_SECRET_KEY="$(head -c 48 /dev/urandom | base64 
   FENGQIAO_ALLOWED_HOSTS=fengqiao.example.gov.cn \
   FENGQIAO_FIELD_KEYS="1:$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
   FENGQIAO_BLIND_INDEX_KEY="$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
+  FENGQIAO_TIP_PEPPER="$(head -c 32 /dev/urandom | base64 | tr -d '\n')" \
   $BIN/fengqiao check --deploy --fail-level WARNING
 
 step "test suite on SQLite"

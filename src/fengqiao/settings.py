@@ -99,10 +99,14 @@ INSTALLED_APPS = [
     "fengqiao.regions",
     "fengqiao.accounts",
     "fengqiao.cases",
+    "fengqiao.mediation",
+    "fengqiao.tips",
     "fengqiao.api",
 ]
 
 MIDDLEWARE = [
+    # First: the tip line's anonymous routes lose address, agent and session before anything else.
+    "fengqiao.tips.middleware.AnonymousIntakeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "fengqiao.core.middleware.RequestIdMiddleware",
     "fengqiao.core.middleware.ApiErrorShapeMiddleware",
@@ -277,6 +281,12 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = not PRODUCTION
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start without it
 MEDIA_ROOT = Path(env_str("FENGQIAO_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Largest accepted case attachment (SECURITY 15); Django spools bigger uploads to disk first.
+FENGQIAO_UPLOAD_MAX_BYTES = env_int("FENGQIAO_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
+# The citizen case form and tracking lookups (SECURITY 16): per client address and in total.
+CASES_REPORT_RATE = env_str("FENGQIAO_CASES_REPORT_RATE", "10/h")
+CASES_REPORT_RATE_TOTAL = env_str("FENGQIAO_CASES_REPORT_RATE_TOTAL", "600/h")
+CASES_TRACK_RATE = env_str("FENGQIAO_CASES_TRACK_RATE", "60/m")
 
 # --- Field encryption (SECURITY.md 17) ------------------------------------------------------
 # FENGQIAO_FIELD_KEYS: "id:base64key,id:base64key" (32-byte keys; SM4 uses the first 16 bytes
@@ -291,6 +301,22 @@ if not FIELD_KEYS or not BLIND_INDEX_KEY:
     FIELD_KEYS = FIELD_KEYS or "1:" + _dev_secret("field_key_1", 32)
     BLIND_INDEX_KEY = BLIND_INDEX_KEY or _dev_secret("blind_index_key", 32)
 FIELD_KEY_ID = env_str("FENGQIAO_FIELD_KEY_ID", FIELD_KEYS.split(",")[-1].split(":")[0])
+
+# --- Tip line (ARCHITECTURE §8) -------------------------------------------------------------
+# The server keeps HMAC(pepper, receipt), never the receipt: losing the pepper loses every
+# reporter's access; changing it invalidates every receipt issued.
+TIP_RECEIPT_PEPPER = env_secret("FENGQIAO_TIP_PEPPER")
+if not TIP_RECEIPT_PEPPER:
+    if PRODUCTION:
+        raise RuntimeError("FENGQIAO_TIP_PEPPER (or FENGQIAO_TIP_PEPPER_FILE) must be set")
+    TIP_RECEIPT_PEPPER = _dev_secret("tip_pepper", 32)
+# Rate limits of the anonymous routes ("count/period", e.g. 30/m, 20/10m); they fail closed.
+TIPS_SUBMIT_RATE = env_str("FENGQIAO_TIPS_SUBMIT_RATE", "30/m")
+TIPS_LOOKUP_RATE = env_str("FENGQIAO_TIPS_LOOKUP_RATE", "120/m")
+TIPS_LOOKUP_PER_RECEIPT_RATE = env_str("FENGQIAO_TIPS_LOOKUP_PER_RECEIPT_RATE", "20/10m")
+# Clocks (DOMAIN §5): verify within 30 natural days; forward / take up within 5 working days.
+TIPS_VERIFY_NATURAL_DAYS = env_int("FENGQIAO_TIPS_VERIFY_DAYS", 30)
+TIPS_FORWARD_WORKING_DAYS = env_int("FENGQIAO_TIPS_FORWARD_WORKING_DAYS", 5)
 
 # --- Audit ----------------------------------------------------------------------------------
 # Cybersecurity Law art. 21: logs kept at least six months; a shorter setting is refused by the

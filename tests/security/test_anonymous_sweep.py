@@ -19,6 +19,27 @@ PUBLIC_ROUTES = {
     "set_language",
     "api-v1:openapi-json",
     "api-v1:openapi-view",
+    # Open311 GeoReport v2: anonymous reads by the spec; POST needs an api_key (403 without).
+    "open311:discovery",
+    "open311:services",
+    "open311:service_definition",
+    "open311:requests",
+    "open311:request",
+    "open311:token",
+    "open311:not_found",
+    # Citizen case pages: report, region picker, tracking lookup, tracking by code + token.
+    "cases_public:report",
+    "cases_public:regions",
+    "cases_public:lookup",
+    "cases_public:track",
+    # The anonymous tip line: explanation, tip form, region picker, receipt lookup, reply,
+    # opinion (no account, no cookies, stateless CSRF: tips/views/public.py).
+    "tips_public:about",
+    "tips_public:report",
+    "tips_public:regions",
+    "tips_public:lookup",
+    "tips_public:reply",
+    "tips_public:opinion",
 }
 
 

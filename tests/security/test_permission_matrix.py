@@ -11,16 +11,23 @@ is 404, with it the page works; out of scope is 404 as well.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import uuid
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from fengqiao.accounts.models import Membership, User
 from fengqiao.accounts.roles import CAPABILITIES, Cap, Role
+from fengqiao.cases import services as case_services
+from fengqiao.cases.models import Attachment, Case, Category, Channel
 from fengqiao.core import services as core_services
 from fengqiao.core.models import CalendarDay
 from fengqiao.regions.models import Level, Region, Unit, UnitKind
+from fengqiao.tips import services as tip_services
+from fengqiao.tips.attachments import IncomingFile
+from fengqiao.tips.models import Tip
 from personas import (
     DIANKOU_TOWN,
     FENGQIAO_TOWN,
@@ -52,11 +59,68 @@ API_OPERATIONS = {
     ("get", "/api/v1/regions/{code}/counts"): "region",
     ("get", "/api/v1/units"): "unit_list",
     ("get", "/api/v1/units/{public_id}"): "unit",
+    # Cases (api/cases.py; scoping per persona in tests/api/test_cases_scoping.py): "case_list",
+    # "case" (one case by code, scoped), "case_create", "case_action" (one transition each).
+    ("get", "/api/v1/ping"): "self",
+    ("get", "/api/v1/cases"): "case_list",
+    ("post", "/api/v1/cases"): "case_create",
+    ("get", "/api/v1/cases/{code}"): "case",
+    ("get", "/api/v1/cases/{code}/timeline"): "case",
+    ("post", "/api/v1/cases/{code}/notes"): "case_action",
+    ("post", "/api/v1/cases/{code}/accept"): "case_action",
+    ("post", "/api/v1/cases/{code}/assign"): "case_action",
+    ("post", "/api/v1/cases/{code}/sign"): "case_action",
+    ("post", "/api/v1/cases/{code}/return"): "case_action",
+    ("post", "/api/v1/cases/{code}/escalate"): "case_action",
+    ("post", "/api/v1/cases/{code}/extension-request"): "case_action",
+    ("post", "/api/v1/cases/{code}/extension-decision"): "case_action",
+    ("post", "/api/v1/cases/{code}/suspend"): "case_action",
+    ("post", "/api/v1/cases/{code}/resume"): "case_action",
+    ("post", "/api/v1/cases/{code}/feedback"): "case_action",
+    ("post", "/api/v1/cases/{code}/verify"): "case_action",
+    ("post", "/api/v1/cases/{code}/evaluate"): "case_action",
+    ("post", "/api/v1/cases/{code}/visit"): "case_action",
+    ("post", "/api/v1/cases/{code}/reopen"): "case_action",
+    ("post", "/api/v1/cases/{code}/reject"): "case_action",
+    ("post", "/api/v1/cases/{code}/supervise"): "case_action",
+    ("post", "/api/v1/cases/{code}/risk-flag"): "case_action",
+    # Tips (api/tips.py; the access matrix per persona is tests/tips/test_access.py and
+    # tests/tips/test_api.py): "tip_public" needs no account (the reporter's receipt routes);
+    # "tip_list" / "tip" / "tip_action": assignment-scoped (tips.handle); "tip_stats" and
+    # "tip_intake": tips.statistics and tips.intake.
+    ("post", "/api/v1/tips"): "tip_public",
+    ("post", "/api/v1/tips/lookup"): "tip_public",
+    ("post", "/api/v1/tips/lookup/reply"): "tip_public",
+    ("post", "/api/v1/tips/lookup/opinion"): "tip_public",
+    ("get", "/api/v1/tips"): "tip_list",
+    ("post", "/api/v1/tips/intake"): "tip_intake",
+    ("get", "/api/v1/tips/statistics"): "tip_stats",
+    ("get", "/api/v1/tips/statistics.xlsx"): "tip_stats",
+    ("get", "/api/v1/tips/{public_id}"): "tip",
+    ("get", "/api/v1/tips/{public_id}/candidates"): "tip",
+    ("get", "/api/v1/tips/{public_id}/attachments/{attachment_id}"): "tip",
+    ("post", "/api/v1/tips/{public_id}/accept"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/officials"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/merge"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/reject"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/assign"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/transfer"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/start-verifying"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/verification"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/disposal"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/close"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/messages"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/notes"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/case-links"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/reveal-requests"): "tip_action",
+    ("post", "/api/v1/tips/reveal-requests/{public_id}/decision"): "tip_action",
+    ("post", "/api/v1/tips/{public_id}/reporter"): "tip_action",
 }
 
 # A city outside Shaoxing, so even city-wide personas have somewhere they may not look.
 HANGZHOU = "330100"
 NATIONAL_DAY = datetime.date(2026, 10, 1)
+SAMPLE_PDF = b"%PDF-1.4\n%%EOF\n"
 
 # A persona with the capability may get a page, be redirected, or be told to POST instead.
 WORKING = {200, 302, 405}
@@ -127,6 +191,53 @@ def world(db):
     return {"near_user": near_user, "far_user": far_user, "far_unit": far_unit, "day": day}
 
 
+def _sample_case(world: dict, region_code: str) -> tuple[Case, Attachment]:
+    """A case seated in ``region_code`` with one attachment, made once per region and test."""
+    made = world.setdefault("cases", {})
+    if region_code not in made:
+        category = Category.objects.reportable().order_by("code").first()
+        case = case_services.report_case(
+            data=case_services.IntakeData(
+                category=category,
+                channel=Channel.WEB,
+                title="矩阵样例",
+                description="权限矩阵的样例案件",
+                region_code=region_code,
+            )
+        )
+        attachment = Attachment(
+            case=case,
+            original_name="sample.pdf",
+            content_type="application/pdf",
+            size=len(SAMPLE_PDF),
+            sha256=hashlib.sha256(SAMPLE_PDF).hexdigest(),
+        )
+        attachment.file.save("sample.pdf", ContentFile(SAMPLE_PDF), save=False)
+        attachment.save()
+        made[region_code] = (case, attachment)
+    return made[region_code]
+
+
+def _sample_tip(world: dict, persona: Persona, *, inside: bool) -> tuple[Tip, object]:
+    """A tip with one file. Tips are need-to-know, so "inside" is a tip assigned to the persona's
+    own unit; "outside" is one routed to a unit in another city (no unit of theirs sees it)."""
+    made = world.setdefault("tips", {})
+    key = persona.unit.pk if inside else None
+    if key not in made:
+        tip = tip_services.submit_tip(
+            description="权限矩阵的样例线索",
+            region_code=FENGYUAN_VILLAGE,
+            attachments=[IncomingFile("note.txt", "样例材料".encode())],
+        ).tip
+        # Test data only: place the tip directly instead of walking the workflow.
+        if inside:
+            Tip.objects.filter(pk=tip.pk).update(assigned_unit=persona.unit, status="assigned")
+        else:
+            Tip.objects.filter(pk=tip.pk).update(routed_unit=world["far_unit"])
+        made[key] = (tip, tip.attachments.get())
+    return made[key]
+
+
 def _url(name: str, params: set[str], persona: Persona, world: dict, *, inside: bool) -> str:
     """The route's URL with real objects, inside the persona's scope or just outside it."""
     scope = persona.membership.scope_prefix
@@ -136,7 +247,25 @@ def _url(name: str, params: set[str], persona: Persona, world: dict, *, inside: 
         "day": world["day"].date.isoformat(),
         "year": world["day"].date.year,
         "prefix": "0" * 12,
+        "queue": "to-accept",
+        # Shipped by the cases 0002 data migration.
+        "category_code": "dispute.neighbour",
+        "policy_code": "standard",
     }
+    if params & {"case_code", "attachment_id", "party_id"}:
+        case, attachment = _sample_case(
+            world, persona.membership.region_code if inside else _outside(scope)
+        )
+        values["case_code"] = case.code
+        values["attachment_id"] = str(attachment.public_id)
+        # Only POST routes take a party; their GET answers 405 before any lookup.
+        values["party_id"] = str(uuid.UUID(int=7))
+    if params & {"tip_id", "file_id", "reveal_id"}:
+        tip, tip_file = _sample_tip(world, persona, inside=inside)
+        values["tip_id"] = str(tip.public_id)
+        values["file_id"] = str(tip_file.public_id)
+        # Only POST routes take a reveal request; their GET answers 405 before any lookup.
+        values["reveal_id"] = str(uuid.UUID(int=9))
     unknown = params - set(values)
     assert not unknown, f"{name}: no sample value for URL parameters {sorted(unknown)}"
     return reverse(name, kwargs={key: values[key] for key in params})
@@ -206,7 +335,12 @@ def test_gated_routes_answer_404_for_objects_outside_the_region(persona, world):
     checked = 0
     failures = []
     for name, cap in _gated_routes():
-        if not persona.membership.can(cap) or not params[name] & {"code", "public_id"}:
+        if not persona.membership.can(cap) or not params[name] & {
+            "code",
+            "public_id",
+            "case_code",
+            "tip_id",
+        }:
             continue
         url = _url(name, params[name], persona, world, inside=False)
         response = persona.client.get(url)
@@ -249,7 +383,7 @@ def _names_with(prefix: str) -> set[str]:
 @pytest.mark.parametrize(
     ("persona", "reachable"),
     [
-        ("system_admin", ("accounts.", "core.", "regions.")),
+        ("system_admin", ("accounts.", "core.", "regions.", "cases.manage_taxonomy")),
         ("audit_admin", ("audit.",)),
         ("security_admin", ("security.",)),
     ],
@@ -281,7 +415,9 @@ def _api_path(path: str, *, code: str, public_id: uuid.UUID) -> str:
 @pytest.mark.django_db
 def test_anonymous_gets_structured_401_from_every_api_operation(client):
     unit = Unit.objects.get(kind=UnitKind.COMMAND_ROOM, region__code=FENGQIAO_TOWN)
-    for method, path in API_OPERATIONS:
+    for (method, path), kind in API_OPERATIONS.items():
+        if kind == "tip_public":
+            continue  # the reporter's routes take no account (tests/tips/test_api.py)
         url = _api_path(path, code=FENGQIAO_TOWN, public_id=unit.public_id)
         response = getattr(client, method)(url)
         assert response.status_code == 401, url

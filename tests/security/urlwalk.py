@@ -26,7 +26,16 @@ class Route:
 
 
 # Named groups of re_path patterns, by group name.
-_GROUP_SAMPLE = {"code": "330681109", "day": "2026-10-01"}
+_GROUP_SAMPLE = {
+    "code": "330681109",
+    "day": "2026-10-01",
+    "case_code": "330681-20261128-00001",
+    "attachment_id": "5f0c6c1e-8d43-4a8e-9d7e-2f1f3c0b9a11",
+    "party_id": "5f0c6c1e-8d43-4a8e-9d7e-2f1f3c0b9a12",
+    "token": "AbCdEfGhIjKlMnOpQrSt",
+    "category_code": "dispute.neighbour",
+    "policy_code": "standard",
+}
 
 
 def _fill(pattern: str) -> str:
