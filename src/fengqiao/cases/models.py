@@ -399,8 +399,13 @@ class Case(PublicId, TimeStamped):
     longitude = models.DecimalField(
         _("longitude"), max_digits=9, decimal_places=6, null=True, blank=True
     )
+    # No index of its own: scoping and filters use ``region_code`` (this key is for joins).
     region = models.ForeignKey(
-        "regions.Region", verbose_name=_("region"), on_delete=models.PROTECT, related_name="+"
+        "regions.Region",
+        verbose_name=_("region"),
+        db_index=False,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     region_code = models.CharField(_("region code"), max_length=15)
     region_resolution = models.CharField(
@@ -422,9 +427,12 @@ class Case(PublicId, TimeStamped):
         _("status"), max_length=20, choices=Status.choices, default=Status.REPORTED
     )
     level = models.CharField(_("level"), max_length=10, choices=Level.choices)
+    # The unit keys carry no index of their own: case_owner_queue / case_handler_queue lead with
+    # them, and every case insert would otherwise update two more B-trees.
     owner_unit = models.ForeignKey(
         "regions.Unit",
         verbose_name=_("accepting unit"),
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="owned_cases",
     )
@@ -433,19 +441,26 @@ class Case(PublicId, TimeStamped):
         verbose_name=_("handling unit"),
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.PROTECT,
         related_name="handled_cases",
     )
+    # Never filtered on; users are disabled, not deleted.
     reported_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("reported by"),
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.SET_NULL,
         related_name="+",
     )
     clock_policy = models.ForeignKey(
-        ClockPolicy, verbose_name=_("clock policy"), on_delete=models.PROTECT, related_name="+"
+        ClockPolicy,
+        verbose_name=_("clock policy"),
+        db_index=False,  # never filtered on; a policy in use is not deleted
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     # Clocks. "due" is the legal limit (yellow card when passed), "red" the red-card limit.
@@ -467,6 +482,7 @@ class Case(PublicId, TimeStamped):
         verbose_name=_("supervised by"),
         null=True,
         blank=True,
+        db_index=False,  # never filtered on; units are deactivated, not deleted
         on_delete=models.SET_NULL,
         related_name="+",
     )
@@ -606,22 +622,42 @@ class StatusChange(models.Model):
     from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
     to_status = models.CharField(_("to"), max_length=20, choices=Status.choices)
     at = models.DateTimeField(_("at"))
+    # The timeline is read per case (change_timeline) and per region (change_metrics); these keys
+    # are only joined for display, so they carry no index of their own — each StatusChange insert
+    # (several per case) would otherwise update four more B-trees. Users and units are
+    # deactivated, never deleted.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("actor"),
         null=True,
         blank=True,
+        db_index=False,
         on_delete=models.SET_NULL,
         related_name="+",
     )
     actor_unit = models.ForeignKey(
-        "regions.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "regions.Unit",
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     from_unit = models.ForeignKey(
-        "regions.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "regions.Unit",
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     to_unit = models.ForeignKey(
-        "regions.Unit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "regions.Unit",
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     level = models.CharField(_("level"), max_length=10, choices=Level.choices, blank=True)
     region_code = models.CharField(_("region code"), max_length=15)
