@@ -84,7 +84,7 @@ API_OPERATIONS = {
     ("post", "/api/v1/cases/{code}/reject"): "case_action",
     ("post", "/api/v1/cases/{code}/supervise"): "case_action",
     ("post", "/api/v1/cases/{code}/risk-flag"): "case_action",
-    # Tips (api/tips.py; the access matrix per persona is tests/tips/test_access.py and
+    # Tips (api/tips/; the access matrix per persona is tests/tips/test_access.py and
     # tests/tips/test_api.py): "tip_public" needs no account (the reporter's receipt routes);
     # "tip_list" / "tip" / "tip_action": assignment-scoped (tips.handle); "tip_stats" and
     # "tip_intake": tips.statistics and tips.intake.

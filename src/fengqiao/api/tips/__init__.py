@@ -1,0 +1,188 @@
+"""The tip line over the JSON API: the reporter's routes (no account) and the handlers' routes.
+
+Reporter (``auth=None``; ``tips.middleware`` strips address, agent and session first):
+``POST /tips`` files a tip and answers ``{"receipt": …}`` (honours ``Idempotency-Key``);
+``POST /tips/lookup`` reads status and messages with the receipt; ``…/lookup/reply`` answers or
+adds material; ``…/lookup/opinion`` gives the reporter's opinion. Every bad receipt gets the same
+404 ``receipt_not_recognised``. Rate limits fail closed (429).
+
+Handlers (token or verified session, ``tips.handle``): every lookup goes through
+``Tip.objects.visible_to(request.membership)`` — assignment, not region — so anything else is a
+404. One endpoint per workflow step, each calling one service and answering the tip as it is now
+(opening it, which is audited). Statistics need ``tips.statistics``; operator intake
+``tips.intake``. (No ``from __future__ import annotations``: ninja reads annotations at runtime.)
+
+Modules: ``routing`` (the router, error maps, refusals → API errors), ``schemas``, ``rendering``,
+``reporter``, ``intake``, ``statistics``, ``handling``.
+"""
+
+from fengqiao.api.tips.routing import (
+    CONFLICT_CODES,
+    ERRORS,
+    MAX_PAGE,
+    MIN_ANONYMOUS_KEY,
+    PUBLIC_ERRORS,
+    router,
+)
+from fengqiao.api.tips.schemas import (
+    AcceptIn,
+    AccusedIn,
+    AccusedOut,
+    AttachmentIn,
+    AttachmentOut,
+    BodyIn,
+    CandidateOut,
+    CaseLinkIn,
+    CloseIn,
+    DisposalIn,
+    EventOut,
+    MergeIn,
+    MessageOut,
+    MovedOut,
+    NoteOut,
+    OfficialsIn,
+    OperatorIntakeIn,
+    ReceiptIn,
+    ReceiptOut,
+    RejectIn,
+    ReplyIn,
+    ReporterIdentityOut,
+    ReporterMessageOut,
+    ReporterOpinionIn,
+    ReporterTipOut,
+    RevealDecisionIn,
+    RevealIn,
+    RevealOut,
+    StatisticsOut,
+    StatisticsQuery,
+    StatisticsRowOut,
+    TipDetailOut,
+    TipFilter,
+    TipOut,
+    TipRef,
+    TipSubmitIn,
+    TransferIn,
+    TransferOut,
+    UnitIn,
+    UnitRef,
+    VerificationIn,
+)
+
+# Import order is registration order, which is URL matching order: the fixed paths (/tips/lookup,
+# /tips/intake, /tips/statistics) before the handlers' /tips/{public_id}/….
+# isort: off
+from fengqiao.api.tips.reporter import (
+    tip_lookup,
+    tip_opinion,
+    tip_reply,
+    tip_submit,
+)
+from fengqiao.api.tips.intake import (
+    tip_intake,
+)
+from fengqiao.api.tips.statistics import (
+    tip_statistics,
+    tip_statistics_export,
+)
+from fengqiao.api.tips.handling import (
+    TipPages,
+    tip_accept,
+    tip_assign,
+    tip_attachment,
+    tip_candidates,
+    tip_case_link,
+    tip_close,
+    tip_detail,
+    tip_disposal,
+    tip_list,
+    tip_merge,
+    tip_message,
+    tip_note,
+    tip_officials,
+    tip_reject,
+    tip_reporter,
+    tip_reveal_decision,
+    tip_reveal_request,
+    tip_start_verifying,
+    tip_transfer,
+    tip_verification,
+)
+# isort: on
+
+__all__ = [
+    "router",
+    "MAX_PAGE",
+    "MIN_ANONYMOUS_KEY",
+    "CONFLICT_CODES",
+    "ERRORS",
+    "PUBLIC_ERRORS",
+    "AttachmentIn",
+    "AccusedIn",
+    "TipSubmitIn",
+    "ReceiptOut",
+    "ReceiptIn",
+    "ReplyIn",
+    "ReporterOpinionIn",
+    "ReporterMessageOut",
+    "ReporterTipOut",
+    "UnitRef",
+    "TipRef",
+    "TipOut",
+    "AccusedOut",
+    "AttachmentOut",
+    "MessageOut",
+    "NoteOut",
+    "EventOut",
+    "TransferOut",
+    "TipDetailOut",
+    "MovedOut",
+    "TipFilter",
+    "CandidateOut",
+    "AcceptIn",
+    "OfficialsIn",
+    "MergeIn",
+    "RejectIn",
+    "UnitIn",
+    "TransferIn",
+    "VerificationIn",
+    "DisposalIn",
+    "CloseIn",
+    "BodyIn",
+    "CaseLinkIn",
+    "RevealIn",
+    "RevealDecisionIn",
+    "RevealOut",
+    "ReporterIdentityOut",
+    "OperatorIntakeIn",
+    "StatisticsQuery",
+    "StatisticsRowOut",
+    "StatisticsOut",
+    "TipPages",
+    "tip_submit",
+    "tip_lookup",
+    "tip_reply",
+    "tip_opinion",
+    "tip_intake",
+    "tip_statistics",
+    "tip_statistics_export",
+    "tip_list",
+    "tip_detail",
+    "tip_candidates",
+    "tip_attachment",
+    "tip_accept",
+    "tip_officials",
+    "tip_merge",
+    "tip_reject",
+    "tip_assign",
+    "tip_transfer",
+    "tip_start_verifying",
+    "tip_verification",
+    "tip_disposal",
+    "tip_close",
+    "tip_message",
+    "tip_note",
+    "tip_case_link",
+    "tip_reveal_request",
+    "tip_reveal_decision",
+    "tip_reporter",
+]

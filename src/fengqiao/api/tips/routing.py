@@ -1,0 +1,89 @@
+"""The router every tips endpoint module registers on, its error maps, and how service refusals,
+invalid input, idempotent replays and rate limits become API answers.
+
+Operation ids are pinned (``OPERATION_PREFIX``): ninja derives them from the module path, and they
+were published from the single ``fengqiao.api.tips`` module before it became this package.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+from django.utils.translation import gettext as _
+from ninja import Router
+from ninja.responses import Status as Answer
+
+from fengqiao.api.errors import ApiError
+from fengqiao.api.schemas import ErrorOut
+from fengqiao.core import idempotency, ratelimit
+from fengqiao.tips import services
+
+router = Router(tags=["tips"])
+
+MAX_PAGE = 100
+# Anonymous Idempotency-Keys share one scope: a short, guessable key could replay another
+# reporter's answer (their receipt) to whoever sends the same body with it.
+MIN_ANONYMOUS_KEY = 16
+CONFLICT_CODES = frozenset(
+    {"invalid_transition", "not_your_step", "tip_closed", "target_closed", "no_opinion_now"}
+)
+ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
+PUBLIC_ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}
+# Clients generated from the OpenAPI schema name operations by these ids; keep them stable.
+OPERATION_PREFIX = "fengqiao_api_tips_"
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    errors = []
+    for field, messages in getattr(exc, "message_dict", {"": exc.messages}).items():
+        for message in messages:
+            errors.append({"field": field, "code": "invalid", "message": str(message)})
+    return ApiError(
+        code="validation_error", message=_("The request has errors."), status=422, errors=errors
+    )
+
+
+def _refused(exc: services.TipRefused) -> ApiError:
+    return ApiError(
+        code=exc.code, message=exc.message, status=409 if exc.code in CONFLICT_CODES else 422
+    )
+
+
+def _not_recognised() -> ApiError:
+    return ApiError(
+        code="receipt_not_recognised",
+        message=_("This receipt is not recognised. Check the 21 digits and try again."),
+        status=404,
+    )
+
+
+def _idempotent(*, scope: str, key: str | None, payload: Any, create: Callable) -> Answer:
+    try:
+        status, body = idempotency.run(scope=scope, key=key, payload=payload, create=create)
+    except idempotency.InvalidIdempotencyKey as exc:
+        raise ApiError(
+            code="invalid_idempotency_key",
+            message=_("The Idempotency-Key header must be 1 to 200 characters."),
+            status=422,
+        ) from exc
+    except idempotency.IdempotencyConflict as exc:
+        raise ApiError(
+            code="idempotency_conflict",
+            message=_("This Idempotency-Key was already used with a different request body."),
+            status=422,
+        ) from exc
+    except ValidationError as exc:
+        raise _invalid(exc) from exc
+    except services.TipRefused as exc:
+        raise _refused(exc) from exc
+    return Answer(status, body)
+
+
+def _limited(*limits: tuple[ratelimit.Limit, str]) -> HttpResponse | None:
+    for limit, key in limits:
+        try:
+            ratelimit.hit(limit, key=key)
+        except ratelimit.RateLimited as exc:
+            return ratelimit.refused_response(exc)
+    return None
