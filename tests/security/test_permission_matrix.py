@@ -59,7 +59,7 @@ API_OPERATIONS = {
     ("get", "/api/v1/regions/{code}/counts"): "region",
     ("get", "/api/v1/units"): "unit_list",
     ("get", "/api/v1/units/{public_id}"): "unit",
-    # Cases (api/cases.py; scoping per persona in tests/api/test_cases_scoping.py): "case_list",
+    # Cases (api/cases/; scoping per persona in tests/api/test_cases_scoping.py): "case_list",
     # "case" (one case by code, scoped), "case_create", "case_action" (one transition each).
     ("get", "/api/v1/ping"): "self",
     ("get", "/api/v1/cases"): "case_list",
