@@ -183,10 +183,15 @@ if REDIS_URL:
     }
 else:
     # A file cache is shared by every gunicorn worker on the machine (rate limits, lockouts).
+    # Parallel test processes each get their own, as they each get their own database: a test
+    # that clears the cache or fills a rate limit must not reach into another process's test.
+    _cache_dir = "cache"
+    if TESTING and os.environ.get("PYTEST_XDIST_WORKER"):
+        _cache_dir = f"cache-{os.environ['PYTEST_XDIST_WORKER']}"
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": str(VAR_DIR / "cache"),
+            "LOCATION": str(VAR_DIR / _cache_dir),
         }
     }
 
