@@ -8,10 +8,6 @@ address and in total, failing closed (SECURITY 16).
 
 from __future__ import annotations
 
-import base64
-import io
-
-import segno
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -26,6 +22,7 @@ from fengqiao.cases.forms import PUBLIC_PICK_LEVELS, PublicReportForm, RatingFor
 from fengqiao.cases.models import Action, Case, Channel, Note, PartyRole, Status, StatusChange
 from fengqiao.core import ratelimit
 from fengqiao.core.access import public
+from fengqiao.core.qrcodes import qr_data_uri
 from fengqiao.regions.models import Level, Region
 
 # What the citizen reads for each public step of the timeline.
@@ -228,13 +225,6 @@ def _tracked_case(code: str, token: str) -> Case:
     if case is None or not services.check_tracking_token(case, token):
         raise Http404
     return case
-
-
-def qr_data_uri(text: str) -> str:
-    """A QR code as an SVG data URI, made on the server (the CSP allows data: images)."""
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
-    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 @public
