@@ -78,7 +78,7 @@ def test_the_job_stores_suggestions_after_commit_and_the_triager_sees_them(
     with pytest.raises(services.TipNotFound):
         services.candidates_for(second, membership=anti_gang_yuecheng.membership)
     # Idempotent: running the job again changes nothing.
-    jobs.suggest_links.call_local(second.pk)
+    jobs.suggest_links(tip_id=second.pk)
     assert second.suggestions.count() == 1
 
 

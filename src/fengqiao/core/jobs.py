@@ -7,12 +7,25 @@ huey's own ``run_huey`` only discovers modules named ``tasks``.
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
-from fengqiao.core import services
+from fengqiao.core import outbox, services
 
 
 @db_periodic_task(crontab(hour="3", minute="17"))
 def purge_expired_audit_events() -> int:
     """Daily: drop audit events past AUDIT_RETENTION_DAYS (idempotent; a no-op most days)."""
     return services.purge_audit_events().deleted
+
+
+@db_periodic_task(crontab(minute="*"))
+def run_outbox() -> int:
+    """Every minute: run the outbox jobs still owed — the guarantee behind the immediate run,
+    which a process killed between commit and enqueue never asks for."""
+    return outbox.run_pending().done
+
+
+@db_task()
+def run_outbox_now() -> int:
+    """Queued after a commit that owed a job, so the job runs in seconds rather than a minute."""
+    return outbox.run_pending().done

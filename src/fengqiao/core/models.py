@@ -213,3 +213,47 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"idempotency {self.key_hash[:12]}"
+
+
+class OutboxJob(models.Model):
+    """A job owed by a committed change (发件箱任务): the transactional outbox of SECURITY 24 and 26.
+
+    Written by ``core.outbox.enqueue`` in the same transaction as the record it is about, so the
+    job exists exactly when the record does. A runner claims it with a conditional UPDATE and a
+    lease, runs the handler and marks it done in one transaction with the handler's writes: a
+    worker killed mid-job leaves neither, the lease runs out and the job reruns; its effect
+    commits once. ``args`` carry ids only, never personal data or tip content.
+    """
+
+    name = models.CharField(max_length=80)
+    # One job per (name, key): a retried intake or a second enqueue of the same work is absorbed.
+    key = models.CharField(max_length=120)
+    args = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+    run_after = models.DateTimeField()
+    claim = models.CharField(max_length=32, blank=True, default="")
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # Exception class only: a message could quote the data the job was working on.
+    last_error = models.CharField(max_length=200, blank=True, default="")
+    done_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outbox job")
+        verbose_name_plural = _("outbox jobs")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "key"], name="core_outbox_name_key_uniq"),
+        ]
+        indexes = [
+            # The runner's scan: jobs still owed, oldest first. Partial, so it stays as small as
+            # the backlog however many jobs have ever run.
+            models.Index(
+                fields=["run_after"],
+                name="core_outbox_pending",
+                condition=models.Q(done_at__isnull=True, failed_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.key}"

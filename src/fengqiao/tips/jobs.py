@@ -4,15 +4,17 @@ tip's content or anything about its reporter (SECURITY 19)."""
 from __future__ import annotations
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
+from fengqiao.core import outbox
 from fengqiao.tips import services
 from fengqiao.tips.models import Tip
 
 
-@db_task()
+@outbox.handler("tips.suggest_links")
 def suggest_links(tip_id: int) -> int:
-    """After intake: store the tip's possible repeats for the triager (idempotent)."""
+    """After intake (an outbox job): store the tip's possible repeats for the triager. Idempotent:
+    the suggestions are replaced, so a rerun after a killed worker leaves one set."""
     tip = Tip.objects.unscoped_all().filter(pk=tip_id).first()
     if tip is None or tip.data_key is None:
         return 0

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from fengqiao.accounts.roles import Cap
-from fengqiao.core import crypto
+from fengqiao.core import crypto, outbox
 from fengqiao.core.validators import validate_id_number
 from fengqiao.regions.models import Level, Region
 from fengqiao.tips import attachments as files
@@ -225,12 +225,6 @@ def submit_tip(
         audit_action="tips.received",
         now=now,
     )
-    tip_id = tip.pk
-    transaction.on_commit(lambda: _queue_linking(tip_id))
+    # Owed in this transaction: the suggestion run exists exactly when the tip does.
+    outbox.enqueue("tips.suggest_links", key=str(tip.pk), tip_id=tip.pk)
     return Submission(tip=tip, receipt=receipts.display(receipt))
-
-
-def _queue_linking(tip_id: int) -> None:
-    from fengqiao.tips import jobs
-
-    jobs.suggest_links(tip_id)
