@@ -4,7 +4,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install messages demo test lint check test-sqlite test-postgres test-e2e serve clean
+.PHONY: install messages demo test lint check test-sqlite test-postgres test-e2e serve clean check-reliability
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -29,6 +29,10 @@ serve: install
 
 test: install
 	bash tools/run_tests.sh
+
+# The full fault, fuzz and load checks (minutes to an hour); `make test` runs their small versions.
+check-reliability: install
+	bash tools/check_reliability.sh
 
 lint: install
 	$(BIN)/ruff check src tests bench

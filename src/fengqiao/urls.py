@@ -5,6 +5,9 @@ from django.urls import include, path
 from fengqiao.cases.urls import public_urlpatterns
 from fengqiao.tips.urls import public_urlpatterns as tips_public_urlpatterns
 
+# An outage surfacing outside a view (in a middleware) answers 503, not a bare 500.
+handler500 = "fengqiao.core.views.server_error"
+
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/", include("fengqiao.api.urls")),

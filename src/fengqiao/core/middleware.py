@@ -13,6 +13,8 @@ from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.translation import gettext as _
 
 from fengqiao.core.access import is_public_view
 
@@ -56,8 +58,46 @@ class RequestIdMiddleware:
         return response
 
 
+def is_database_outage(exception: BaseException) -> bool:
+    return isinstance(exception, OperationalError | InterfaceError) or (
+        isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
+    )
+
+
+def outage_response(request: HttpRequest) -> HttpResponse:
+    """503 for a database outage: the API's structured error, or a page that needs no database
+    (no template: base.html's context processors would query it)."""
+    logger.error("database unavailable on %s", request.path)
+    if request.path.startswith("/api/") or "json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse(
+            {
+                "code": "service_unavailable",
+                "message": "服务暂时不可用，请稍后重试",
+                "request_id": getattr(request, "request_id", ""),
+            },
+            status=503,
+        )
+    else:
+        title = _("Service temporarily unavailable")
+        text = _("The service is temporarily unavailable. Nothing you sent was lost if you saw "
+                 "no confirmation; please try again in a few minutes.")  # fmt: skip
+        response = HttpResponse(
+            f'<!doctype html><html lang="zh-Hans"><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{escape(title)}</title><h1>{escape(title)}</h1><p>{escape(text)}</p></html>",
+            status=503,
+            content_type="text/html; charset=utf-8",
+        )
+    response["Retry-After"] = "5"
+    return response
+
+
 class DatabaseUnavailableMiddleware:
-    """A database outage answers 503 with a structured error, never a stack trace (SECURITY 25)."""
+    """A database outage answers 503 with a structured error, never a stack trace (SECURITY 25).
+
+    This catches outages in views; one raised inside another middleware (a session or token
+    lookup) reaches ``core.views.server_error`` (``handler500``), which answers the same way.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -66,20 +106,8 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if isinstance(exception, OperationalError | InterfaceError) or (
-            isinstance(exception, DatabaseError) and "connection" in str(exception).lower()
-        ):
-            logger.error("database unavailable: %s", type(exception).__name__)
-            response = JsonResponse(
-                {
-                    "code": "service_unavailable",
-                    "message": "服务暂时不可用，请稍后重试",
-                    "request_id": getattr(request, "request_id", ""),
-                },
-                status=503,
-            )
-            response["Retry-After"] = "5"
-            return response
+        if is_database_outage(exception):
+            return outage_response(request)
         return None
 
 

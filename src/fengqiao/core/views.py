@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from contextlib import suppress
 from datetime import date
 
@@ -15,12 +16,14 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import defaults
 from django.views.decorators.http import require_http_methods, require_POST
 
 from fengqiao.accounts.roles import Cap
 from fengqiao.core import services, workdays
 from fengqiao.core.access import requires
 from fengqiao.core.forms import AuditFilterForm, CalendarDayForm, CalendarImportForm
+from fengqiao.core.middleware import is_database_outage, outage_response
 from fengqiao.core.models import AuditEvent, CalendarDay, CalendarYear
 
 AUDIT_PAGE_SIZE = 50
@@ -243,3 +246,12 @@ def calendar_import(request: HttpRequest) -> HttpResponse:
             )
             return redirect(_list_url(result.years[0]))
     return render(request, "core/calendar_import.html", {"form": form, "errors": errors})
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``. A database outage raised outside a view (in a session or token lookup)
+    still answers 503 like the middleware's; anything else is Django's plain 500, no details."""
+    error = sys.exc_info()[1]
+    if error is not None and is_database_outage(error):
+        return outage_response(request)
+    return defaults.server_error(request)

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The full reliability checks (SECURITY §Reliability): kill test with the broken variants, the same
+# on PostgreSQL, the database-restart drill. `make test` runs small versions of each; this runs
+# them at size. Every step prints its figures and the command that reproduces it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PG_URL="${FENGQIAO_RELIABILITY_PG:-postgres://postgres@127.0.0.1:5432/fq_reliability}"
+unset DATABASE_URL REDIS_URL FENGQIAO_TESTING FENGQIAO_VAR_DIR
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "kill test on SQLite: 3000 submissions, 20 kills, broken variants first"
+$BIN/python bench/killtest.py --submissions 3000 --kills 20 --prove
+
+step "kill test on PostgreSQL: 1000 submissions, 10 kills"
+$BIN/python bench/killtest.py --submissions 1000 --kills 10 --database-url "$PG_URL"
+
+step "database restart under load (throw-away PostgreSQL cluster)"
+$BIN/python bench/dbrestart.py --seconds 60 --outage 5 --restarts 3
