@@ -380,6 +380,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "axes": {"level": "WARNING"},
         "huey": {"level": "WARNING"},
+        # Pillow's decoders log every EXIF tag's value at DEBUG (camera, author, GPS block): an
+        # upload's metadata, which attachments strip, must not reach the logs instead.
+        "PIL": {"level": "INFO"},
     },
 }
 
