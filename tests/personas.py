@@ -46,8 +46,11 @@ def unit_of(kind: str, region_code: str) -> Unit:
     return Unit.objects.get(kind=kind, region__code=region_code)
 
 
-def make_persona(username: str, role: str, kind: str, region_code: str) -> Persona:
-    user = User.objects.create_user(username=username, password=PASSWORD, full_name=username)
+def make_persona(
+    username: str, role: str, kind: str, region_code: str, *, password: str | None = PASSWORD
+) -> Persona:
+    """``password=None`` skips the (slow, Argon2) hash for tests that never type it."""
+    user = User.objects.create_user(username=username, password=password, full_name=username)
     membership = Membership.objects.create(
         user=user,
         unit=(unit := unit_of(kind, region_code)),
@@ -104,6 +107,11 @@ _PERSONAS = {
 PERSONA_NAMES = tuple(_PERSONAS)
 
 
+def make_named_persona(name: str, *, password: str | None = PASSWORD) -> Persona:
+    """One of the standard personas by name, outside a fixture (module-scoped set-ups)."""
+    return make_persona(name, *_PERSONAS[name], password=password)
+
+
 def _fixture(name: str):
     role, kind, code = _PERSONAS[name]
 
@@ -125,4 +133,12 @@ def persona(request, db) -> Persona:
     return make_persona(request.param, role, kind, code)
 
 
-__all__ = ["Persona", "PERSONA_NAMES", "make_persona", "login_client", "persona", *_PERSONAS]
+__all__ = [
+    "Persona",
+    "PERSONA_NAMES",
+    "make_persona",
+    "make_named_persona",
+    "login_client",
+    "persona",
+    *_PERSONAS,
+]

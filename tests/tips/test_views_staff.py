@@ -391,7 +391,7 @@ def test_statistics_export_is_figures_only(anti_gang_zhuji):
 
 def test_statistics_of_a_region_outside_is_refused(anti_gang_zhuji, city_leader, police_fengqiao):
     outside = anti_gang_zhuji.client.get(reverse("tips:statistics"), {"region": "330602"})
-    assert outside.status_code == 400
+    assert outside.status_code == 404  # like any object outside the scope (SECURITY 7)
     assert (
         city_leader.client.get(reverse("tips:statistics"), {"region": "330602"}).status_code == 200
     )

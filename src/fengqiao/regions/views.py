@@ -22,6 +22,13 @@ COUNT_LABELS = {
 }
 
 
+def require_region_in_scope(membership, code: str | None) -> None:
+    """A region named in a filter outside the membership's scope (or no such region) is a 404
+    like any object there (SECURITY 7) — not a form error that would still answer 200 or 400."""
+    if code and not Region.objects.visible_to(membership).filter(code=code).exists():
+        raise Http404
+
+
 def scope_root(membership) -> Region:
     """The top of what a membership may see: the region of its unit."""
     return membership.unit.region

@@ -47,6 +47,7 @@ from fengqiao.core import audit
 from fengqiao.core.access import requires
 from fengqiao.core.masking import mask_id_number, mask_phone
 from fengqiao.regions.models import Unit
+from fengqiao.regions.views import require_region_in_scope
 
 PAGE_SIZE = 50
 
@@ -554,6 +555,7 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
     from fengqiao.cases import metrics
     from fengqiao.cases.views.intake import pickable_regions
 
+    require_region_in_scope(request.membership, request.GET.get("region"))
     today = timezone.localdate()
     form = MetricsForm(
         request.GET

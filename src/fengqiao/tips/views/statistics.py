@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET
 from fengqiao.accounts.roles import Cap
 from fengqiao.core.access import requires
 from fengqiao.regions.models import Level, Region
+from fengqiao.regions.views import require_region_in_scope
 from fengqiao.tips import services, statistics
 from fengqiao.tips.forms import StatisticsForm
 
@@ -38,6 +39,7 @@ def _regions(membership: Any) -> list[Region]:
 
 
 def _form(request: HttpRequest) -> StatisticsForm:
+    require_region_in_scope(request.membership, request.GET.get("region"))
     regions = _regions(request.membership)
     today = timezone.localdate()
     defaults = {
