@@ -135,9 +135,10 @@ def prepare(target: Target) -> None:
         with psycopg.connect(**admin) as db:
             db.execute(f'CREATE DATABASE "{name}_template" TEMPLATE "{name}"')
     else:
-        with sqlite3.connect(target.sqlite_path) as source, sqlite3.connect(
-            target.template_path
-        ) as copy:
+        with (
+            sqlite3.connect(target.sqlite_path) as source,
+            sqlite3.connect(target.template_path) as copy,
+        ):
             source.backup(copy)
 
 
@@ -157,9 +158,10 @@ def reset(target: Target) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target.sqlite_path}{suffix}").unlink(missing_ok=True)
     (target.var_dir / "huey.sqlite3").unlink(missing_ok=True)
-    with sqlite3.connect(target.template_path) as source, sqlite3.connect(
-        target.sqlite_path
-    ) as copy:
+    with (
+        sqlite3.connect(target.template_path) as source,
+        sqlite3.connect(target.sqlite_path) as copy,
+    ):
         source.backup(copy)
 
 
