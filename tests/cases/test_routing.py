@@ -166,3 +166,38 @@ def test_reportable_category_is_read_once_and_forgotten_when_a_category_changes(
     dispute_category.save(update_fields=["is_reportable", "is_active"])
     assert routing.reportable_category(dispute_category.code) is None
     assert routing.reportable_category("no.such.category") is None
+
+
+def test_region_for_code_is_read_once_and_forgotten_when_a_region_changes(
+    django_assert_num_queries,
+):
+    routing.invalidate()
+    assert routing.region_for_code(FENGYUAN) == region(FENGYUAN)
+    with django_assert_num_queries(0):
+        assert routing.region_for_code(FENGYUAN).code == FENGYUAN
+    renamed = region(FENGYUAN)
+    renamed.place_name = "枫源新村"
+    renamed.save(update_fields=["place_name"])
+    assert routing.region_for_code(FENGYUAN).place_name == "枫源新村"
+
+
+def test_region_for_code_keeps_no_miss_so_a_new_region_is_found_at_once():
+    routing.invalidate()
+    code = FENGQIAO + "999"
+    assert routing.region_for_code(code) is None
+    Region.objects.create(
+        code=code, name="新设村委会", level=Level.VILLAGE, parent=region(FENGQIAO)
+    )
+    assert routing.region_for_code(code).name == "新设村委会"
+
+
+def test_a_regions_audit_event_forgets_cached_regions(django_assert_num_queries):
+    from fengqiao.core import audit
+
+    routing.invalidate()
+    routing.region_for_code(FENGYUAN)
+    # Division imports write regions in bulk, without per-row signals, and record an event.
+    Region.objects.filter(code=FENGYUAN).update(place_name="枫源新村")
+    audit.record("regions.imported", detail={"rows": 1})
+    with django_assert_num_queries(1):
+        assert routing.region_for_code(FENGYUAN).place_name == "枫源新村"

@@ -122,6 +122,62 @@ def test_unchecked_failure_of_a_first_attempt_is_raised_and_stores_nothing():
     assert not CalendarDay.objects.filter(name="boom").exists()
 
 
+@pytest.mark.parametrize("key", ["p-1", None])
+def test_prepare_runs_before_the_transaction_and_create_gets_its_result(key):
+    depth: dict[str, int] = {}
+
+    def prepare():
+        depth["prepare"] = len(connection.atomic_blocks)
+        return "2031-04-01"
+
+    def create(day):
+        depth["create"] = len(connection.atomic_blocks)
+        CalendarDay.objects.create(date=day, kind="holiday", name="prepared")
+        return 201, {"day": day}
+
+    answer = idempotency.run(
+        scope="s", key=key, payload={}, prepare=prepare, create=create, check_first=False
+    )
+
+    assert answer == (201, {"day": "2031-04-01"})
+    assert depth["create"] == depth["prepare"] + 1
+    assert CalendarDay.objects.filter(name="prepared").count() == 1
+
+
+@pytest.mark.parametrize("check_first", [True, False])
+def test_a_refused_preparation_of_a_first_attempt_is_raised_and_stores_nothing(check_first):
+    def refused():
+        raise ValueError("no such category")
+
+    with pytest.raises(ValueError):
+        idempotency.run(
+            scope="s",
+            key="p-2",
+            payload={},
+            prepare=refused,
+            create=lambda _prepared: (201, {}),
+            check_first=check_first,
+        )
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_unchecked_replay_whose_preparation_is_refused_still_gets_the_first_answer():
+    first = idempotency.run(scope="s", key="p-3", payload={}, create=_creator([]))
+
+    def refused():
+        raise ValueError("the category was retired since")
+
+    again = idempotency.run(
+        scope="s",
+        key="p-3",
+        payload={},
+        prepare=refused,
+        create=lambda _prepared: (201, {}),
+        check_first=False,
+    )
+    assert again == first
+
+
 def test_neither_key_nor_answer_is_stored_in_the_clear():
     idempotency.run(
         scope="s", key="visible-key-42", payload={}, create=lambda: (201, {"receipt": "98765"})

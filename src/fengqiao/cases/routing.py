@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext as _
 
@@ -26,6 +27,7 @@ from fengqiao.regions.models import LEVEL_ORDER, Level, Region, Unit, UnitKind, 
 
 if TYPE_CHECKING:
     from fengqiao.cases.models import Case, Category, CategoryRule
+    from fengqiao.core.models import AuditEvent
 
 # The unit that sorts out whatever arrives at a level it has no specialist for.
 TRIAGE_KIND: dict[str, str] = {
@@ -72,19 +74,44 @@ def level_of_code(code: str) -> str:
     return Level.CITY if code.endswith("00") else Level.COUNTY
 
 
-# Rules, unit candidates and categories are read on every intake but change a few times a year,
-# so each process keeps them for CACHE_SECONDS; saves in this process clear them at once (signals
-# at the bottom), other processes pick changes up within CACHE_SECONDS.
+# Rules, unit candidates, categories and regions are read on every intake but change a few times
+# a year, so each process keeps them for CACHE_SECONDS; saves in this process clear them at once
+# (signals at the bottom), other processes pick changes up within CACHE_SECONDS.
 CACHE_SECONDS = 60.0
 _rules: dict[int, tuple[float, CategoryRule | None]] = {}
 _units: dict[tuple[tuple[str, ...], frozenset[str]], tuple[float, list[Unit]]] = {}
 _categories: dict[str, tuple[float, Category | None]] = {}
+_regions: dict[str, tuple[float, Region]] = {}
 
 
 def invalidate(**_kwargs: object) -> None:
     _rules.clear()
     _units.clear()
     _categories.clear()
+    _regions.clear()
+
+
+def region_for_code(code: str) -> Region | None:
+    """The region with this statistical code, or None when there is none (cached per process
+    like the units: API clients name the region of nearly every report by its code). Only
+    regions found are kept, so a region imported since is seen at once."""
+    now = time.monotonic()
+    hit = _regions.get(code)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    # A unique code: no ORDER BY / LIMIT (``.first()`` would sort by Meta.ordering).
+    found = list(Region.objects.filter(code=code).order_by())
+    if not found:
+        return None
+    _regions[code] = (now + CACHE_SECONDS, found[0])
+    return found[0]
+
+
+def _on_audit_event(sender: object, instance: AuditEvent, created: bool, **_kwargs: object) -> None:
+    # Division imports write regions in bulk (no per-row signals) and record a "regions." event.
+    if created and instance.action.startswith("regions."):
+        invalidate()
+        transaction.on_commit(invalidate)
 
 
 def reportable_category(code: str) -> Category | None:
@@ -224,8 +251,10 @@ def escalation_target(case: Case, skip: bool = False, target_level: str | None =
 
 def _connect_invalidation() -> None:
     from fengqiao.cases.models import Category, CategoryRule, ClockPolicy
+    from fengqiao.core.models import AuditEvent
 
-    for model in (Unit, Category, CategoryRule, ClockPolicy):
+    for model in (Unit, Category, CategoryRule, ClockPolicy, Region):
         uid = f"cases.routing.invalidate.{model.__name__}"
         post_save.connect(invalidate, sender=model, dispatch_uid=uid + ".save")
         post_delete.connect(invalidate, sender=model, dispatch_uid=uid + ".delete")
+    post_save.connect(_on_audit_event, sender=AuditEvent, dispatch_uid="cases.routing.audit")

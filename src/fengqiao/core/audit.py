@@ -2,9 +2,10 @@
 
 ``record()`` is the one way to write an audit event. Each event carries the hash of its
 predecessor: ``hash = H(prev_hash ‖ canonical(row))`` with H = SM3 (SHA-256 under "aes"). Appends
-are serialised (a PostgreSQL advisory lock plus the chain-head row lock; SQLite's IMMEDIATE
-transactions already queue writers), so ids and links never interleave. ``verify_chain()`` walks
-the rows in id order and names the first row whose id, link or content does not match.
+are serialised by the chain-head row lock (SQLite's IMMEDIATE transactions already queue
+writers; creating a missing head and purging also take a PostgreSQL advisory lock), so ids and
+links never interleave. ``verify_chain()`` walks the rows in id order and names the first row
+whose id, link or content does not match.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model
+from django.db.models.signals import post_save
+from django.db.models.sql.subqueries import InsertQuery
 from django.utils import timezone
 
 from fengqiao.core import crypto
@@ -95,14 +98,67 @@ def record(
     # No savepoint inside a caller's transaction: nothing here can fail without failing the
     # caller's change too (it must not commit without its event), and two statements are saved.
     with transaction.atomic(savepoint=False):
-        head = lock_chain()
-        event.id = head.last_id + 1
-        event.prev_hash = head.last_hash
+        event.id, event.prev_hash = _lock_head()
+        event.id += 1
         event.hash = compute_hash(event)
-        event.save(force_insert=True)
-        head.last_id, head.last_hash = event.id, event.hash
-        head.save(update_fields=["last_id", "last_hash"])
+        _append(event)
     return event
+
+
+def _head_table() -> str:
+    return connection.ops.quote_name(AuditChainHead._meta.db_table)
+
+
+def _lock_head() -> tuple[int, str]:
+    """Lock the chain head for this transaction and return its (last id, last hash).
+
+    One statement on the hot path: the head row's lock alone serialises appends (PostgreSQL
+    FOR UPDATE; SQLite's IMMEDIATE transaction already holds the write lock). Only a missing
+    head takes ``lock_chain()``'s advisory lock, so two first appends cannot both create it.
+    """
+    suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT last_id, last_hash FROM {_head_table()} WHERE id = 1{suffix}"  # noqa: S608
+        )
+        row = cursor.fetchone()
+    if row is None:
+        head = lock_chain()
+        return head.last_id, head.last_hash
+    return row[0], row[1]
+
+
+def _append(event: AuditEvent) -> None:
+    """Insert the event and move the chain head to it (the caller holds the head's lock).
+
+    PostgreSQL: one statement, the INSERT in a data-modifying WITH in front of the head's UPDATE
+    (each statement there is a round trip while every other append waits on the head). SQLite
+    runs in process: the ORM insert and a plain UPDATE. post_save is sent either way, as
+    receivers watch audit events (``regions.places`` and ``cases.routing`` drop their caches).
+    """
+    head_update = f"UPDATE {_head_table()} SET last_id = %s, last_hash = %s WHERE id = 1"  # noqa: S608
+    if connection.vendor != "postgresql":
+        event.save(force_insert=True)
+        with connection.cursor() as cursor:
+            cursor.execute(head_update, [event.id, event.hash])
+        return
+    query = InsertQuery(AuditEvent)
+    query.insert_values(AuditEvent._meta.local_concrete_fields, [event])
+    ((insert_sql, params),) = query.get_compiler(connection=connection).as_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH appended AS ({insert_sql}) {head_update}", [*params, event.id, event.hash]
+        )
+    event._state.adding = False
+    event._state.db = connection.alias
+    post_save.send(
+        sender=AuditEvent,
+        instance=event,
+        created=True,
+        update_fields=None,
+        raw=False,
+        using=connection.alias,
+    )
 
 
 def lock_chain() -> AuditChainHead:

@@ -19,7 +19,6 @@ answers 422).
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -87,8 +86,9 @@ def run(
     scope: str,
     key: str | None,
     payload: Any,
-    create: Callable[[], tuple[int, Any]],
+    create: Callable[..., tuple[int, Any]],
     check_first: bool = True,
+    prepare: Callable[[], Any] | None = None,
 ) -> tuple[int, Any]:
     """Run ``create`` once per (scope, key); return its (status, JSON body) or the stored one.
 
@@ -97,22 +97,35 @@ def run(
     that the unique key rolls back whole, or whose failure is answered from the stored record,
     so callers still get the first answer. Only for a ``create`` whose effects are all in the
     database (no files written, nothing sent before commit) and that does not count its runs.
+
+    ``prepare``, when given, runs before the transaction opens (checks and reads that need no
+    lock) and ``create`` is called with its result. Its refusals are answered like those of
+    ``create``: raised, or for an unchecked replay, the stored first answer.
     """
     key = check_key(key)
     if key is None:
+        prepared = prepare() if prepare is not None else None
         with transaction.atomic():
-            return create()
+            return create(prepared) if prepare is not None else create()
     lookup = _lookup(scope, key)
-    request_hash = hashlib.sha256(_canonical(payload)).hexdigest()
+    # Keyed and bound to the client's key: a plain hash of a body that carries parties would let
+    # a database reader confirm a guessed name or phone number.
+    request_hash = (
+        crypto.provider()
+        .keyed_digest("idempotency/request", f"{scope}\x1f{key}\x1f".encode() + _canonical(payload))
+        .hex()
+    )
+    response_key = _response_key(scope, key)
     if check_first:
         existing = _stored(lookup)
         if existing is not None:
             return _answer(existing, scope, key, request_hash)
     try:
+        prepared = prepare() if prepare is not None else None
         with transaction.atomic():
-            status, body = create()
+            status, body = create(prepared) if prepare is not None else create()
             sealed = crypto.provider().encrypt_with_data_key(
-                _response_key(scope, key), _canonical(body), binding=_BINDING
+                response_key, _canonical(body), binding=_BINDING
             )
             IdempotencyRecord.objects.create(
                 key_hash=lookup, request_hash=request_hash, status=status, response=sealed

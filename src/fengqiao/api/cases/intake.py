@@ -5,7 +5,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Header
 
 from fengqiao.accounts.roles import Cap
 from fengqiao.api.auth import requires
@@ -13,6 +12,7 @@ from fengqiao.api.cases.rendering import _unit
 from fengqiao.api.cases.routing import ERRORS, OPERATION_PREFIX, _idempotent, router
 from fengqiao.api.cases.schemas import CaseCreatedOut, CaseCreateIn
 from fengqiao.api.errors import ApiError
+from fengqiao.api.schemas import idempotency_key_header
 from fengqiao.cases import routing, services
 from fengqiao.cases.models import Category
 
@@ -29,9 +29,11 @@ POINT_PLACES = Decimal("0.000001")
 def case_create(
     request: HttpRequest,
     payload: CaseCreateIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = idempotency_key_header(),
 ):
-    def create() -> tuple[int, dict[str, Any]]:
+    def prepare() -> services.PreparedReport:
+        # Checks, region and routing before the write transaction opens (SQLite writers queue
+        # on one lock; nothing here needs it).
         category = routing.reportable_category(payload.category)
         if category is None:
             raise ApiError(
@@ -46,9 +48,12 @@ def case_create(
                     }
                 ],
             )
-        case = services.report_case(
+        return services.prepare_report(
             data=_intake(payload, category), actor=request.user, membership=request.membership
         )
+
+    def create(prepared: services.PreparedReport) -> tuple[int, dict[str, Any]]:
+        case = services.file_report(prepared)
         body = CaseCreatedOut(
             code=case.code,
             id=case.public_id,
@@ -67,6 +72,7 @@ def case_create(
         scope="cases.create",
         key=idempotency_key,
         payload=payload.model_dump(mode="json"),
+        prepare=prepare,
         create=create,
         # Replays are rare: skip the look-up before every intake and let the unique key catch
         # them (the replay's own attempt rolls back whole).

@@ -57,8 +57,10 @@ def _idempotent(
     payload: Any,
     create: Callable,
     check_first: bool = True,
+    prepare: Callable | None = None,
 ) -> Answer:
-    """Run ``create`` once per key; a replay answers the first status and body."""
+    """Run ``create`` once per key; a replay answers the first status and body. ``prepare``
+    runs before the transaction opens and ``create`` gets its result (``idempotency.run``)."""
     try:
         status, body = idempotency.run(
             scope=f"{scope}:{_principal(request)}",
@@ -66,6 +68,7 @@ def _idempotent(
             payload=payload,
             create=create,
             check_first=check_first,
+            prepare=prepare,
         )
     except idempotency.InvalidIdempotencyKey as exc:
         raise ApiError(

@@ -37,9 +37,12 @@ from fengqiao.cases.services.intake import (
     MAX_NOTE,
     IntakeData,
     PartyData,
+    PreparedReport,
     add_attachment,
     add_note,
     add_party,
+    file_report,
+    prepare_report,
     report_case,
 )
 from fengqiao.cases.services.reads import (
@@ -72,6 +75,7 @@ from fengqiao.cases.services.workflow import (
 __all__ = [
     "IntakeData",
     "PartyData",
+    "PreparedReport",
     "WorkflowError",
     "accept_case",
     "add_attachment",
@@ -83,7 +87,9 @@ __all__ = [
     "decide_extension",
     "escalate_case",
     "evaluate_case",
+    "file_report",
     "mark_may_turn_violent",
+    "prepare_report",
     "reject_case",
     "reopen_case",
     "report_case",

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
 
     from fengqiao.accounts.models import Membership, User
+    from fengqiao.cases.attachments import CleanFile
 
 MAX_NOTE = 5000
 
@@ -134,8 +135,9 @@ def _clean_party(data: PartyData, index: int | None = None) -> PartyData:
     return PartyData(role=data.role, name=name, id_number=id_number, phone=phone, address=address)
 
 
-def _create_party(case: Case, data: PartyData) -> Party:
-    return Party.objects.create(
+def _new_party(case: Case, data: PartyData) -> Party:
+    """An unsaved party of ``case`` from checked data."""
+    return Party(
         case=case,
         role=data.role,
         name=data.name,
@@ -145,6 +147,12 @@ def _create_party(case: Case, data: PartyData) -> Party:
         id_number_tail=data.id_number[-4:],
         phone_tail=data.phone[-4:],
     )
+
+
+def _create_party(case: Case, data: PartyData) -> Party:
+    party = _new_party(case, data)
+    party.save(force_insert=True)
+    return party
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -208,6 +216,13 @@ def _resolve_region(data: IntakeData, membership: Membership | None) -> tuple[Re
             _("Say where it happened: pick the area or give the place (town, village)."),
             field="place_text",
         )
+    code = (data.region_code or "").strip()
+    if code and data.latitude is None and data.longitude is None:
+        # An explicit pick, as API clients send: the cached region spares a query. A miss
+        # falls through to ``places``, which words the refusal.
+        region = routing.region_for_code(code)
+        if region is not None:
+            return region, RegionResolution.PICKED
     try:
         found = places.resolve_place(
             region_code=(data.region_code or "").strip() or None,
@@ -228,22 +243,32 @@ def _resolve_region(data: IntakeData, membership: Membership | None) -> tuple[Re
     return found.region, found.how
 
 
-@transaction.atomic
-def report_case(
+@dataclass
+class PreparedReport:
+    """A checked report, ready to be filed: the case row as far as it is known before the write
+    transaction (no code, no times yet), its parties and its checked files."""
+
+    case: Case
+    parties: list[Party]
+    uploads: list[CleanFile]
+    tracking_token: str
+    actor: User | None
+    membership: Membership | None
+
+
+def prepare_report(
     *, data: IntakeData, actor: User | None = None, membership: Membership | None = None
-) -> Case:
-    """Intake (上报) from any channel: resolve the region, route, start the acceptance clock,
-    take the code and write the REPORT row. ``case.tracking_token`` holds the citizen's token
-    (only its hash is stored)."""
+) -> PreparedReport:
+    """Everything intake decides without writing: checks, region, routing, the tracking token,
+    the parties and the checked uploads. It runs before the write transaction opens, so on
+    SQLite (whose writers queue on one lock) none of this work holds up other writers."""
     if membership is not None and not (membership.is_active and membership.can(Cap.CASES_REPORT)):
         raise WorkflowError("not_allowed", _("Your role cannot report cases."))
     kind, parties = _clean_intake(data)
     region, resolution = _resolve_region(data, membership)
     owner = routing.route(region=region, category=data.category, severity=data.severity)
-    now = timezone.now()
     token, token_hash = codes.new_tracking_token()
     case = Case(
-        code=codes.new_case_code(region.code, now),
         tracking_token_hash=token_hash,
         kind=kind,
         category=data.category,
@@ -252,7 +277,6 @@ def report_case(
         title=data.title.strip(),
         description=data.description.strip(),
         occurred_at=data.occurred_at,
-        reported_at=now,
         place_text=(data.place_text or "").strip(),
         latitude=data.latitude,
         longitude=data.longitude,
@@ -270,33 +294,68 @@ def report_case(
         clock_policy=_policy(data.category),
         may_turn_violent=bool(data.may_turn_violent),
     )
-    _start_accept_clock(case, now)
-    case.save(force_insert=True)
-    for party in parties:
-        _create_party(case, party)
-    for upload in data.uploads:
-        # The reporter's own material: a citizen sees it on the tracking page, staff see all.
-        _store_attachment(
-            case,
-            actor=actor,
-            membership=membership,
-            upload=upload,
-            is_public=membership is None,
-        )
-    _record(
-        case,
-        Action.REPORT,
-        from_status="",
+    return PreparedReport(
+        case=case,
+        parties=[_new_party(case, party) for party in parties],
+        uploads=[_checked(upload) for upload in data.uploads],
+        tracking_token=token,
         actor=actor,
         membership=membership,
-        at=now,
-        to_unit=owner,
-        detail={"channel": case.channel, "resolution": resolution},
     )
-    if case.may_turn_violent:
-        _notify_violence_risk(case)
-    case.tracking_token = token
+
+
+def file_report(prepared: PreparedReport) -> Case:
+    """Write a prepared report: take the code, start the acceptance clock, insert the case, its
+    parties and files, and write the REPORT row and its audit event, all in one transaction.
+
+    No savepoint of its own: nothing in here refuses (``prepare_report`` did the checking), and
+    a database error must fail the caller's transaction anyway (the idempotency record commits
+    with the case or not at all).
+    """
+    case, actor, membership = prepared.case, prepared.actor, prepared.membership
+    with transaction.atomic(savepoint=False):
+        # The report time is taken with the code (its date is the code's date), inside the
+        # transaction: on SQLite after the write lock, so one county's codes follow its times.
+        now = timezone.now()
+        case.code = codes.new_case_code(case.region_code, now)
+        case.reported_at = now
+        _start_accept_clock(case, now)
+        case.save(force_insert=True)
+        for party in prepared.parties:
+            party.case = case  # sets case_id now that the case has its key
+            party.save(force_insert=True)
+        for clean in prepared.uploads:
+            # The reporter's own material: a citizen sees it on the tracking page, staff see all.
+            _store_attachment(
+                case,
+                actor=actor,
+                membership=membership,
+                clean=clean,
+                is_public=membership is None,
+            )
+        _record(
+            case,
+            Action.REPORT,
+            from_status="",
+            actor=actor,
+            membership=membership,
+            at=now,
+            to_unit=case.owner_unit,
+            detail={"channel": case.channel, "resolution": case.region_resolution},
+        )
+        if case.may_turn_violent:
+            _notify_violence_risk(case)
+    case.tracking_token = prepared.tracking_token
     return case
+
+
+def report_case(
+    *, data: IntakeData, actor: User | None = None, membership: Membership | None = None
+) -> Case:
+    """Intake (上报) from any channel: resolve the region, route, start the acceptance clock,
+    take the code and write the REPORT row. ``case.tracking_token`` holds the citizen's token
+    (only its hash is stored)."""
+    return file_report(prepare_report(data=data, actor=actor, membership=membership))
 
 
 # --- notes, parties, attachments ----------------------------------------------------------------
@@ -361,23 +420,27 @@ def add_party(
     return party
 
 
+def _checked(upload: UploadedFile) -> CleanFile:
+    """Check and clean one uploaded file (type by content, images re-encoded), or refuse it."""
+    from fengqiao.cases.attachments import check_and_clean
+
+    try:
+        return check_and_clean(upload)
+    except ValidationError as error:
+        raise WorkflowError(
+            error.code or "invalid_file", " ".join(error.messages), field="upload"
+        ) from error
+
+
 def _store_attachment(
     case: Case,
     *,
     actor: User | None,
     membership: Membership | None,
-    upload: UploadedFile,
+    clean: CleanFile,
     is_public: bool,
 ) -> Attachment:
-    """Check, clean and store one file on ``case`` (the caller holds the case row)."""
-    from fengqiao.cases.attachments import check_and_clean
-
-    try:
-        clean = check_and_clean(upload)
-    except ValidationError as error:
-        raise WorkflowError(
-            error.code or "invalid_file", " ".join(error.messages), field="upload"
-        ) from error
+    """Store one checked file on ``case`` (the caller holds the case row)."""
     attachment = Attachment(
         case=case,
         original_name=clean.original_name,
@@ -418,5 +481,5 @@ def add_attachment(
     case = _lock(case)
     _require_worker(case, membership)
     return _store_attachment(
-        case, actor=actor, membership=membership, upload=upload, is_public=is_public
+        case, actor=actor, membership=membership, clean=_checked(upload), is_public=is_public
     )
