@@ -60,8 +60,9 @@ PERSONAS = (
 )
 
 
-def busiest_unit(kind: str, level: str):
-    """The unit of this kind with the most open cases it owns or handles (the worst queue)."""
+def busiest_unit(kind: str, level: str, cases=None):
+    """The unit of this kind with the most open cases it owns or handles (the worst queue),
+    counted over ``cases`` (default: all)."""
     from django.db.models import Count
 
     from fengqiao.cases.models import Case
@@ -70,7 +71,7 @@ def busiest_unit(kind: str, level: str):
     counts: dict[int, int] = {}
     for field in ("owner_unit", "handler_unit"):
         rows = (
-            Case.objects.unscoped_all()
+            (Case.objects.unscoped_all() if cases is None else cases)
             .open()
             .filter(**{f"{field}__kind": kind, f"{field}__level": level})
             .values_list(field)
@@ -201,15 +202,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_gunicorn(port: int) -> subprocess.Popen:
+def start_gunicorn(port: int, workers: int = 2, log=None) -> subprocess.Popen:
+    """gunicorn on loopback; ``log`` (an open file) takes its output instead of the terminal."""
     command = [
         str(ROOT / ".venv/bin/gunicorn"),
         "fengqiao.wsgi",
-        "--workers", "2",
+        "--workers", str(workers),
         "--bind", f"127.0.0.1:{port}",
         "--log-level", "warning",
     ]  # fmt: skip
-    return subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())
+    return subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=os.environ.copy(),
+        stdout=log,
+        stderr=subprocess.STDOUT if log else None,
+    )
 
 
 def wait_ready(port: int, token: str, timeout: float = 60.0) -> None:
@@ -263,14 +271,14 @@ def load(port: int, seconds: float, make_request) -> tuple[int, list[float], dic
     return len(flat) / elapsed, flat, merged
 
 
-def intake_body(region_code: str, n: int) -> dict:
+def intake_body(region_code: str, n: int, phone: str = "13800138000") -> dict:
     return {
         "category": "dispute.neighbour",
         "title": f"压测邻里纠纷 {n}",
         "description": "两户村民因宅前通道堆放杂物发生争执，请村调委会协调处理。",
         "place_text": "",
         "region_code": region_code,
-        "parties": [{"role": "applicant", "name": "张三", "phone": "13800138000"}],
+        "parties": [{"role": "applicant", "name": "张三", "phone": phone}],
     }
 
 

@@ -28,14 +28,14 @@ from fengqiao.cases.models import (
     Supervision,
     Urgency,
 )
-from fengqiao.core.forms import DateInput, StyledForm
+from fengqiao.core.forms import DateInput, PlainSelect, StyledForm
 from fengqiao.core.validators import (
     normalise_id_number,
     normalise_phone,
     validate_id_number,
     validate_phone,
 )
-from fengqiao.regions.models import LEVEL_ORDER, Level, Region
+from fengqiao.regions.models import LEVEL_ORDER, Level, Region, Unit
 
 # Channels an operator records by hand (the web form, apps, imports and APIs set their own).
 OPERATOR_CHANNELS = (
@@ -525,7 +525,7 @@ class OptionalReasonForm(StyledForm):
 
 
 class AssignForm(StyledForm):
-    unit = forms.ChoiceField(label=_("Assign to"))
+    unit = forms.ChoiceField(label=_("Assign to"), widget=PlainSelect)
     note = forms.CharField(label=_("Instructions"), required=False, max_length=1000)
 
     def __init__(self, *args: Any, units: list[Any] | None = None, **kwargs: Any) -> None:
@@ -536,7 +536,9 @@ class AssignForm(StyledForm):
         ]
 
     def clean_unit(self) -> Any:
-        return self.units[self.cleaned_data["unit"]]
+        # The choices may be rows read for the list alone (id and name): the service gets the
+        # chosen unit read in full.
+        return Unit.objects.get(pk=self.units[self.cleaned_data["unit"]].pk)
 
 
 class EscalateForm(StyledForm):
