@@ -18,3 +18,19 @@ $BIN/python bench/killtest.py --submissions 1000 --kills 10 --database-url "$PG_
 
 step "database restart under load (throw-away PostgreSQL cluster)"
 $BIN/python bench/dbrestart.py --seconds 60 --outage 5 --restarts 3
+
+step "schemathesis per role and anonymous, hypothesis over Open311 and the public forms, at depth"
+FENGQIAO_TESTING=1 FENGQIAO_VAR_DIR="${TMPDIR:-/tmp}/fq-reliability-fuzz" FENGQIAO_FUZZ_EXAMPLES=50 \
+  FENGQIAO_FUZZ_COVERAGE=all $BIN/pytest tests/security/test_schemathesis.py tests/security/test_fuzz_public.py -q -p no:xdist
+
+step "mixed load for 5 minutes on the benchmark data set (bench/generate.py --cases 1000000 first)"
+if [ -f /tmp/fq-bench/sqlite/fengqiao.sqlite3 ]; then
+  $BIN/python bench/load.py --var-dir /tmp/fq-bench/sqlite --seconds 300
+else
+  printf '!! no benchmark data set under /tmp/fq-bench/sqlite: %s\n' \
+    "run .venv/bin/python bench/generate.py --cases 1000000 --var-dir /tmp/fq-bench/sqlite"
+  exit 1
+fi
+
+step "backup, then a restore drill of the benchmark data set"
+FENGQIAO_VAR_DIR=/tmp/fq-bench/sqlite $BIN/fengqiao backup /tmp/fq-bench/backup --drill

@@ -66,6 +66,8 @@ step "reliability (small versions; make check-reliability runs the full ones)"
 # Both steps start their own servers against their own databases; run from a clean tree.
 (unset DATABASE_URL REDIS_URL FENGQIAO_TESTING FENGQIAO_VAR_DIR
  $BIN/python bench/killtest.py --submissions 300 --kills 5 --prove)
+(unset DATABASE_URL REDIS_URL FENGQIAO_TESTING FENGQIAO_VAR_DIR
+ $BIN/python bench/load.py --small)
 if command -v pg_createcluster >/dev/null && [ "$(id -u)" = 0 ]; then
   (unset DATABASE_URL REDIS_URL FENGQIAO_TESTING FENGQIAO_VAR_DIR
    $BIN/python bench/dbrestart.py --seconds 12 --outage 3 --restarts 2)
