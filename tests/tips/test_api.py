@@ -231,13 +231,13 @@ def test_reveal_over_the_api_takes_two_people(client, anti_gang_zhuji, anti_gang
     assert asked.status_code == 201
     reveal_id = asked.json()["id"]
     early = post(anti_gang_zhuji.client, f"{base}/reporter")
-    assert early.status_code == 422 and early.json()["code"] == "not_approved"
+    assert early.status_code == 409 and early.json()["code"] == "not_approved"
     own = post(
         anti_gang_zhuji.client,
         f"/api/v1/tips/reveal-requests/{reveal_id}/decision",
         {"approve": True},
     )
-    assert own.status_code == 422 and own.json()["code"] == "same_person"
+    assert own.status_code == 409 and own.json()["code"] == "same_person"
     approved = post(
         anti_gang_zhuji_2.client,
         f"/api/v1/tips/reveal-requests/{reveal_id}/decision",

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import TypeVar
 
+from django.conf import settings
 from django.http import Http404, HttpRequest
 from ninja.security import APIKeyCookie, HttpBearer
 
@@ -38,10 +39,15 @@ class VerifiedSessionAuth(APIKeyCookie):
     param_name = "sessionid"
 
     def __init__(self) -> None:
-        from django.conf import settings
-
         self.param_name = settings.SESSION_COOKIE_NAME
         super().__init__(csrf=True)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        # Without a session cookie there is no ambient credential to forge a request with, so
+        # no CSRF check: the caller gets 401 (no credentials), not 403 (failed CSRF).
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return None
+        return super()._get_key(request)
 
     def authenticate(self, request: HttpRequest, key: str | None):
         user = getattr(request, "user", None)

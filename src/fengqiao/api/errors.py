@@ -21,6 +21,7 @@ class ApiError(Exception):
 
 
 MESSAGES = {
+    "bad_request": "请求有误",
     "validation_error": "请求数据有误",
     "unauthenticated": "未登录或凭证无效",
     "forbidden": "无权执行此操作",

@@ -59,6 +59,7 @@ SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-01-15T00:00:00+08:00"
 WINDOW = timedelta(days=90)
 PAGE_SIZE, MAX_PAGE_SIZE = 50, 100
+MAX_PAGES = 1_000_000
 MAX_IDS = 100
 # Kinds whose requests concern the public space and may be listed to anyone (see module doc).
 PUBLIC_KINDS = (CaseKind.HAZARD, CaseKind.LIVELIHOOD, CaseKind.OTHER)
@@ -76,6 +77,14 @@ class Open311Error(Exception):
         self.description = str(description)
 
 
+def _carries_nul(request: HttpRequest) -> bool:
+    """Whether the path or a parameter holds U+0000, which PostgreSQL refuses in any text (a
+    database error when it reached a query) and no client has a reason to send."""
+    params = [*request.GET.lists(), *(request.POST.lists() if request.method == "POST" else ())]
+    texts = [request.path, *(text for name, values in params for text in (name, *values))]
+    return any("\x00" in text for text in texts)
+
+
 def endpoint(*methods: str) -> Callable:
     """Public (anonymous by the spec), CSRF-exempt (key-authenticated, no cookies), and every
     failure written as an error document in the requested format."""
@@ -90,6 +99,8 @@ def endpoint(*methods: str) -> Callable:
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
             try:
+                if _carries_nul(request):
+                    raise Open311Error(400, _("The request may not contain the NUL character."))
                 return view(request, *args, fmt=fmt, **kwargs)
             except Open311Error as exc:
                 return documents.error(fmt, exc.status, exc.description)
@@ -318,8 +329,9 @@ def _page(params) -> tuple[int, int]:
         size = int(params.get("page_size", str(PAGE_SIZE)) or PAGE_SIZE)
     except ValueError as exc:
         raise Open311Error(400, _("page and page_size must be whole numbers.")) from exc
-    if page < 1:
-        raise Open311Error(400, _("page starts at 1."))
+    # Bounded so the offset stays within the database's integers (a huge page was a 503).
+    if not 1 <= page <= MAX_PAGES:
+        raise Open311Error(400, _("page must be between 1 and %(max)d.") % {"max": MAX_PAGES})
     if not 1 <= size <= MAX_PAGE_SIZE:
         raise Open311Error(
             400, _("page_size must be between 1 and %(max)d.") % {"max": MAX_PAGE_SIZE}

@@ -23,6 +23,7 @@ urlpatterns = [
         name="request",
     ),
     re_path(rf"^v2/tokens/(?P<token>[^/]+){FMT}", open311.token_detail, name="token"),
-    # Last: anything else under /open311/ is a 404 error document, not Django's HTML page.
-    re_path(r"^(?P<rest>.*)$", open311.not_found, name="not_found"),
+    # Last: anything else under /open311/ is a 404 error document, not Django's HTML page. Any
+    # character, newlines too: a path may carry an encoded one (%0A), which "." would not match.
+    re_path(r"^(?P<rest>[\s\S]*)$", open311.not_found, name="not_found"),
 ]

@@ -5,18 +5,23 @@ caller's jurisdiction answers 404, exactly like one that does not exist. (No ``f
 import annotations`` here: ninja reads the parameter annotations at runtime.)
 """
 
+from typing import Annotated
 from uuid import UUID
 
 from django.http import Http404, HttpRequest
-from ninja import Field, Query, Router, Schema
-from ninja.pagination import paginate
+from ninja import Field, Path, Query, Router, Schema
+from ninja.pagination import LimitOffsetPagination, paginate
 
 from fengqiao.accounts.roles import Cap
 from fengqiao.api.auth import requires
+from fengqiao.api.schemas import MAX_OFFSET
 from fengqiao.regions.models import Level, Region, Unit, UnitKind
 from fengqiao.regions.querysets import children_with_counts, subtree_counts
 
 router = Router(tags=["regions"])
+
+# The path parameter naming a region: its statistical code, as the other region fields take it.
+RegionCode = Annotated[str, Path(pattern=r"^[0-9]{6,15}$", description="Statistical code")]
 
 
 class CountsOut(Schema):
@@ -71,6 +76,17 @@ class UnitFilter(Schema):
     kind: UnitKind | None = None
 
 
+class UnitPageInput(Schema):
+    limit: int = Field(50, ge=1, le=MAX_OFFSET)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
+class UnitPages(LimitOffsetPagination):
+    """ninja's limit and offset, bounded: a number past the database's integers was a 500."""
+
+    Input = UnitPageInput
+
+
 def _visible_region(request: HttpRequest, code: str) -> Region:
     region = (
         Region.objects.visible_to(request.membership)
@@ -100,7 +116,7 @@ def _region_out(request: HttpRequest, region: Region, counts: dict[str, int]) ->
 
 @router.get("/regions/{code}", response=RegionOut, summary="A region and its subtree counts")
 @requires(Cap.REGIONS_BROWSE)
-def region_detail(request: HttpRequest, code: str):
+def region_detail(request: HttpRequest, code: RegionCode):
     region = _visible_region(request, code)
     return _region_out(request, region, subtree_counts(region, scope=request.membership))
 
@@ -111,7 +127,7 @@ def region_detail(request: HttpRequest, code: str):
     summary="A region's children, each with its subtree counts",
 )
 @requires(Cap.REGIONS_BROWSE)
-def region_children(request: HttpRequest, code: str):
+def region_children(request: HttpRequest, code: RegionCode):
     region = _visible_region(request, code)
     return [
         _region_out(request, child.region, child.counts)
@@ -121,13 +137,13 @@ def region_children(request: HttpRequest, code: str):
 
 @router.get("/regions/{code}/counts", response=CountsOut, summary="Subtree counts per level")
 @requires(Cap.REGIONS_BROWSE)
-def region_counts(request: HttpRequest, code: str):
+def region_counts(request: HttpRequest, code: RegionCode):
     region = _visible_region(request, code)
     return subtree_counts(region, scope=request.membership)
 
 
 @router.get("/units", response=list[UnitOut], summary="Units in your scope, by region and kind")
-@paginate
+@paginate(UnitPages)
 @requires(Cap.REGIONS_BROWSE)
 def unit_list(request: HttpRequest, filters: Query[UnitFilter]):
     units = Unit.objects.visible_to(request.membership).select_related("region")

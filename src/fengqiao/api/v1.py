@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest
 from ninja import NinjaAPI, Router, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.openapi.schema import OpenAPISchema
+from ninja.operation import Operation
 from ninja.renderers import JSONRenderer
 
 from fengqiao.accounts.roles import capabilities_of
@@ -14,6 +17,7 @@ from fengqiao.api.auth import STAFF_AUTH
 from fengqiao.api.cases import router as cases_router
 from fengqiao.api.errors import MESSAGES, ApiError
 from fengqiao.api.regions import router as regions_router
+from fengqiao.api.schemas import ErrorOut
 from fengqiao.api.tips import router as tips_router
 
 logger = logging.getLogger(__name__)
@@ -25,7 +29,72 @@ class ChineseJSONRenderer(JSONRenderer):
     json_dumps_params = {"ensure_ascii": False}
 
 
-api = NinjaAPI(
+# The errors every operation may answer besides the ones it declares itself, and when.
+SHARED_ERRORS = {
+    400: "Bad Request: the body is not JSON or is too large",
+    401: "Unauthorized: no valid token or verified session",
+    403: "Forbidden: a session request failed the CSRF check",
+    404: "Not Found: out of your scope, no such object, or your role may not use it",
+    422: "Unprocessable Content: parameters or body do not match the schema",
+    503: "Service Unavailable: the database cannot be reached; retry later",
+}
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def shared_errors(operation: Operation) -> list[int]:
+    """The shared errors ``operation`` can answer: the handlers and middleware above answer
+    these for any operation, so the schema must say so or clients meet undocumented codes."""
+    sources = {model.__ninja_param_source__ for model in operation.models}
+    statuses = [503]
+    if "body" in sources:
+        statuses.append(400)
+    if operation.auth_callbacks:
+        statuses.append(401)
+        if UNSAFE_METHODS & set(operation.methods):
+            statuses.append(403)
+    if getattr(operation.view_func, "fengqiao_capability", None) or "path" in sources:
+        statuses.append(404)
+    if sources:
+        statuses.append(422)
+    return statuses
+
+
+class ApiSchema(OpenAPISchema):
+    """The generated schema, with every operation's shared errors declared as ``ErrorOut`` and
+    one definition per component name."""
+
+    def responses(self, operation: Operation) -> dict[int, dict]:
+        declared = super().responses(operation)
+        # Wrapped the way ninja wraps declared response models, so this is a $ref as well.
+        wrapper = operation._create_response_model(ErrorOut)
+        error = self._create_schema_from_model(wrapper, mode="serialization")[0]
+        for status in shared_errors(operation):
+            declared.setdefault(
+                status,
+                {
+                    "description": SHARED_ERRORS[status],
+                    "content": {self.api.renderer.media_type: {"schema": error}},
+                },
+            )
+        return dict(sorted(declared.items()))
+
+    def add_schema_definitions(self, definitions: dict) -> None:
+        # Components are named by class; ninja lets a second class of the same name silently
+        # replace the first (the case states once documented the tip endpoints).
+        for name, definition in definitions.items():
+            if self.schemas.get(name, definition) != definition:
+                raise ImproperlyConfigured(f"two OpenAPI components are named {name!r}")
+        super().add_schema_definitions(definitions)
+
+
+class FengqiaoAPI(NinjaAPI):
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None) -> OpenAPISchema:
+        if path_prefix is None:
+            path_prefix = self.get_root_path(path_params or {})
+        return ApiSchema(self, path_prefix)
+
+
+api = FengqiaoAPI(
     renderer=ChineseJSONRenderer(),
     title="Fengqiao API",
     version="1",

@@ -14,16 +14,21 @@ from fengqiao.api.cases.lookups import _scoped
 from fengqiao.api.cases.rendering import _case_out
 from fengqiao.api.cases.routing import MAX_PAGE, OPERATION_PREFIX, router
 from fengqiao.api.cases.schemas import CaseFilter, CaseOut
+from fengqiao.api.schemas import MAX_OFFSET
 from fengqiao.cases.models import Case
 from fengqiao.regions.models import Region
+
+
+class CasePageInput(Schema):
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
 
 
 class CasePages(LimitOffsetPagination):
     """Limit and offset, at most MAX_PAGE cases a page (more is a 422, not a silent cut)."""
 
-    class Input(Schema):
-        limit: int = Field(50, ge=1, le=MAX_PAGE)
-        offset: int = Field(0, ge=0)
+    # Named apart from ninja's unbounded ``Input``: OpenAPI components are named by class.
+    Input = CasePageInput
 
 
 class _Rendered:

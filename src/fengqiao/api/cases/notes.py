@@ -3,14 +3,14 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header
 
 from fengqiao.accounts.roles import Cap
 from fengqiao.api.auth import requires
 from fengqiao.api.cases.lookups import _visible_case
 from fengqiao.api.cases.rendering import _note_out
 from fengqiao.api.cases.routing import ERRORS, OPERATION_PREFIX, _idempotent, _who, router
-from fengqiao.api.cases.schemas import NoteIn, NoteOut
+from fengqiao.api.cases.schemas import CaseCode, NoteIn, NoteOut
+from fengqiao.api.schemas import idempotency_key_header
 from fengqiao.cases import services
 
 
@@ -23,9 +23,9 @@ from fengqiao.cases import services
 @requires(Cap.CASES_HANDLE)
 def case_note(
     request: HttpRequest,
-    code: str,
+    code: CaseCode,
     payload: NoteIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = idempotency_key_header(),
 ):
     case = _visible_case(request, code)
 

@@ -7,7 +7,7 @@ from fengqiao.api.auth import requires
 from fengqiao.api.cases.lookups import _detail_case, _visible_case
 from fengqiao.api.cases.rendering import _detail, _person
 from fengqiao.api.cases.routing import OPERATION_PREFIX, router
-from fengqiao.api.cases.schemas import CaseDetailOut, TimelineEntryOut
+from fengqiao.api.cases.schemas import CaseCode, CaseDetailOut, TimelineEntryOut
 
 
 @router.get(
@@ -17,7 +17,7 @@ from fengqiao.api.cases.schemas import CaseDetailOut, TimelineEntryOut
     operation_id=f"{OPERATION_PREFIX}case_detail",
 )
 @requires(Cap.CASES_VIEW)
-def case_detail(request: HttpRequest, code: str):
+def case_detail(request: HttpRequest, code: CaseCode):
     return _detail(request, _detail_case(request, code))
 
 
@@ -28,7 +28,7 @@ def case_detail(request: HttpRequest, code: str):
     operation_id=f"{OPERATION_PREFIX}case_timeline",
 )
 @requires(Cap.CASES_VIEW)
-def case_timeline(request: HttpRequest, code: str):
+def case_timeline(request: HttpRequest, code: CaseCode):
     case = _visible_case(request, code)
     changes = case.changes.select_related("actor", "actor_unit", "from_unit", "to_unit").order_by(
         "at", "id"

@@ -1,15 +1,16 @@
 """Request and response schemas of the cases API: what it answers, then what it accepts."""
 
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
 from django.utils.translation import gettext as _
-from ninja import Field, Schema
+from ninja import Field, Path, Schema
 from pydantic import field_validator
 from pydantic_core import PydanticCustomError
 
-from fengqiao.api.schemas import StrictSchema
+from fengqiao.api.schemas import IsoDate, IsoDateTime, StrictSchema, Text
 from fengqiao.cases.models import (
     CaseKind,
     ClosureMethod,
@@ -23,6 +24,17 @@ from fengqiao.core.validators import is_valid_id_number, is_valid_phone
 from fengqiao.regions.models import Level
 
 # --- output schemas -----------------------------------------------------------------------------
+
+
+# The path parameter naming a case: its public code (cases.codes: county, day, number), the same
+# shape the HTML routes accept. Anything else is a 422 before any lookup.
+CaseCode = Annotated[
+    str,
+    Path(
+        pattern=r"^[0-9]{6}-[0-9]{8}-[0-9]{5,}$",
+        description="Public case code (一事一码), e.g. 330681-20260301-00042",
+    ),
+]
 
 
 class UnitRef(Schema):
@@ -153,12 +165,12 @@ class PingOut(Schema):
 class CaseFilter(Schema):
     status: Status | None = None
     kind: CaseKind | None = None
-    category: str | None = Field(None, max_length=60, description="Category code")
+    category: Text | None = Field(None, max_length=60, description="Category code")
     region: str | None = Field(
         None, pattern=r"^[0-9]{6,15}$", description="Cases in this region or anywhere below it"
     )
-    since: date | None = Field(None, description="Reported on or after this day")
-    until: date | None = Field(None, description="Reported on or before this day")
+    since: IsoDate | None = Field(None, description="Reported on or after this day")
+    until: IsoDate | None = Field(None, description="Reported on or before this day")
     overdue: bool | None = None
     supervision: int | None = Field(None, ge=1, le=3, description="At least this supervision")
 
@@ -202,7 +214,7 @@ class CaseCreateIn(StrictSchema):
     urgency: Urgency = Urgency.NORMAL
     people_count: int | None = Field(None, ge=1, le=1_000_000)
     amount: Decimal | None = Field(None, ge=0, max_digits=14, decimal_places=2)
-    occurred_at: datetime | None = None
+    occurred_at: IsoDateTime | None = None
     external_ref: str = Field("", max_length=100)
     parties: list[PartyIn] = Field(default_factory=list, max_length=20)
     may_turn_violent: bool = False

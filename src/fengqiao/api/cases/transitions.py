@@ -16,6 +16,7 @@ from fengqiao.api.cases.rendering import _detail
 from fengqiao.api.cases.routing import ERRORS, OPERATION_PREFIX, _who, _workflow_error, router
 from fengqiao.api.cases.schemas import (
     AssignIn,
+    CaseCode,
     CaseDetailOut,
     EscalateIn,
     EvaluateIn,
@@ -61,12 +62,12 @@ def _action(path: str, summary: str, capability: str = Cap.CASES_HANDLE):
 
 
 @_action("accept", "Accept (受理)")
-def case_accept(request: HttpRequest, code: str):
+def case_accept(request: HttpRequest, code: CaseCode):
     return _transition(request, code, lambda case: services.accept_case(case, **_who(request)))
 
 
 @_action("assign", "Assign to a unit (交办)")
-def case_assign(request: HttpRequest, code: str, payload: AssignIn):
+def case_assign(request: HttpRequest, code: CaseCode, payload: AssignIn):
     def assign(case: Case) -> Case:
         # Looked up after the case, so a case out of scope is a 404 whatever the body says.
         units = Unit.objects.visible_to(request.membership).active()
@@ -85,12 +86,12 @@ def case_assign(request: HttpRequest, code: str, payload: AssignIn):
 
 
 @_action("sign", "Sign for the case (签收)")
-def case_sign(request: HttpRequest, code: str):
+def case_sign(request: HttpRequest, code: CaseCode):
     return _transition(request, code, lambda case: services.sign_case(case, **_who(request)))
 
 
 @_action("return", "Return with a reason (退回)")
-def case_return(request: HttpRequest, code: str, payload: ReturnIn):
+def case_return(request: HttpRequest, code: CaseCode, payload: ReturnIn):
     return _transition(
         request,
         code,
@@ -99,7 +100,7 @@ def case_return(request: HttpRequest, code: str, payload: ReturnIn):
 
 
 @_action("escalate", "Escalate one level, or skip a level with a reason (上报 / 越级上报)")
-def case_escalate(request: HttpRequest, code: str, payload: EscalateIn):
+def case_escalate(request: HttpRequest, code: CaseCode, payload: EscalateIn):
     return _transition(
         request,
         code,
@@ -114,7 +115,7 @@ def case_escalate(request: HttpRequest, code: str, payload: EscalateIn):
 
 
 @_action("extension-request", "Request an extension (申请延期)")
-def case_extension_request(request: HttpRequest, code: str, payload: ExtensionRequestIn):
+def case_extension_request(request: HttpRequest, code: CaseCode, payload: ExtensionRequestIn):
     return _transition(
         request,
         code,
@@ -125,7 +126,7 @@ def case_extension_request(request: HttpRequest, code: str, payload: ExtensionRe
 
 
 @_action("extension-decision", "Approve or decline the requested extension")
-def case_extension_decision(request: HttpRequest, code: str, payload: ExtensionDecisionIn):
+def case_extension_decision(request: HttpRequest, code: CaseCode, payload: ExtensionDecisionIn):
     return _transition(
         request,
         code,
@@ -136,7 +137,7 @@ def case_extension_decision(request: HttpRequest, code: str, payload: ExtensionD
 
 
 @_action("suspend", "Suspend; the clock pauses (挂起)")
-def case_suspend(request: HttpRequest, code: str, payload: ReasonIn):
+def case_suspend(request: HttpRequest, code: CaseCode, payload: ReasonIn):
     return _transition(
         request,
         code,
@@ -145,12 +146,12 @@ def case_suspend(request: HttpRequest, code: str, payload: ReasonIn):
 
 
 @_action("resume", "Resume a suspended case")
-def case_resume(request: HttpRequest, code: str):
+def case_resume(request: HttpRequest, code: CaseCode):
     return _transition(request, code, lambda case: services.resume_case(case, **_who(request)))
 
 
 @_action("feedback", "Report completion (办结反馈)")
-def case_feedback(request: HttpRequest, code: str, payload: FeedbackIn):
+def case_feedback(request: HttpRequest, code: CaseCode, payload: FeedbackIn):
     return _transition(
         request,
         code,
@@ -165,7 +166,7 @@ def case_feedback(request: HttpRequest, code: str, payload: FeedbackIn):
 
 
 @_action("verify", "Verify: pass closes the case, fail sends it back (核查)")
-def case_verify(request: HttpRequest, code: str, payload: VerifyIn):
+def case_verify(request: HttpRequest, code: CaseCode, payload: VerifyIn):
     return _transition(
         request,
         code,
@@ -176,7 +177,7 @@ def case_verify(request: HttpRequest, code: str, payload: VerifyIn):
 
 
 @_action("evaluate", "Record the reporter's evaluation (评价)")
-def case_evaluate(request: HttpRequest, code: str, payload: EvaluateIn):
+def case_evaluate(request: HttpRequest, code: CaseCode, payload: EvaluateIn):
     return _transition(
         request,
         code,
@@ -191,7 +192,7 @@ def case_evaluate(request: HttpRequest, code: str, payload: EvaluateIn):
 
 
 @_action("visit", "Record the follow-up visit (回访)")
-def case_visit(request: HttpRequest, code: str, payload: VisitIn):
+def case_visit(request: HttpRequest, code: CaseCode, payload: VisitIn):
     return _transition(
         request,
         code,
@@ -202,7 +203,7 @@ def case_visit(request: HttpRequest, code: str, payload: VisitIn):
 
 
 @_action("reopen", "Reopen a closed or rejected case")
-def case_reopen(request: HttpRequest, code: str, payload: ReasonIn):
+def case_reopen(request: HttpRequest, code: CaseCode, payload: ReasonIn):
     return _transition(
         request,
         code,
@@ -211,7 +212,7 @@ def case_reopen(request: HttpRequest, code: str, payload: ReasonIn):
 
 
 @_action("reject", "Reject as invalid")
-def case_reject(request: HttpRequest, code: str, payload: ReasonIn):
+def case_reject(request: HttpRequest, code: CaseCode, payload: ReasonIn):
     return _transition(
         request,
         code,
@@ -220,7 +221,7 @@ def case_reject(request: HttpRequest, code: str, payload: ReasonIn):
 
 
 @_action("supervise", "Supervise from a level above (督办)", capability=Cap.CASES_SUPERVISE)
-def case_supervise(request: HttpRequest, code: str, payload: SuperviseIn):
+def case_supervise(request: HttpRequest, code: CaseCode, payload: SuperviseIn):
     return _transition(
         request,
         code,
@@ -231,7 +232,7 @@ def case_supervise(request: HttpRequest, code: str, payload: SuperviseIn):
 
 
 @_action("risk-flag", "Mark a dispute as likely to turn violent (人民调解法 art. 25)")
-def case_risk_flag(request: HttpRequest, code: str, payload: ReasonIn):
+def case_risk_flag(request: HttpRequest, code: CaseCode, payload: ReasonIn):
     return _transition(
         request,
         code,

@@ -17,6 +17,7 @@ from ninja.responses import Status as Answer
 from fengqiao.accounts.roles import Cap
 from fengqiao.api.auth import requires
 from fengqiao.api.errors import ApiError
+from fengqiao.api.schemas import MAX_OFFSET
 from fengqiao.api.tips.rendering import _detail, _tip_out, _tip_ref
 from fengqiao.api.tips.routing import ERRORS, MAX_PAGE, OPERATION_PREFIX, _invalid, _refused, router
 from fengqiao.api.tips.schemas import (
@@ -68,7 +69,11 @@ def _opened(request: HttpRequest, public_id: UUID) -> dict[str, Any]:
 
 
 def _step(request: HttpRequest, public_id: UUID, call: Callable[[Tip], Any]) -> dict[str, Any]:
-    """Fetch the tip in scope, run one service, answer the tip as it is now (if still visible)."""
+    """Fetch the tip in scope, run one service, answer the tip as it is now (if still visible).
+
+    ``call`` resolves what the body names (units, another tip) itself, after the tip was found:
+    a tip out of scope is a 404 whatever the body says.
+    """
     tip = _visible_tip(request, public_id)
     try:
         call(tip)
@@ -103,12 +108,16 @@ def _who(request: HttpRequest) -> dict[str, Any]:
     return {"membership": request.membership}
 
 
+class TipPageInput(Schema):
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
+    offset: int = Field(0, ge=0, le=MAX_OFFSET)
+
+
 class TipPages(LimitOffsetPagination):
     """Limit and offset, at most MAX_PAGE tips a page (more is a 422, not a silent cut)."""
 
-    class Input(Schema):
-        limit: int = Field(50, ge=1, le=MAX_PAGE)
-        offset: int = Field(0, ge=0)
+    # Named apart from ninja's unbounded ``Input``: OpenAPI components are named by class.
+    Input = TipPageInput
 
 
 class _Rendered:
@@ -238,16 +247,19 @@ def tip_officials(request: HttpRequest, public_id: UUID, payload: OfficialsIn):
 
 @_action("merge", "Triage: merge as a duplicate of an earlier tip (the first reporter is kept)")
 def tip_merge(request: HttpRequest, public_id: UUID, payload: MergeIn):
-    target = _scoped(request).filter(public_id=payload.into).first()
-    if target is None:
-        message = _("No such tip among yours.")
-        raise ApiError(
-            code="tip_not_found",
-            message=message,
-            status=422,
-            errors=[{"field": "into", "code": "tip_not_found", "message": message}],
-        )
-    return _step(request, public_id, lambda t: services.merge_tip(t, into=target, **_who(request)))
+    def merge(tip: Tip) -> Any:
+        target = _scoped(request).filter(public_id=payload.into).first()
+        if target is None:
+            message = _("No such tip among yours.")
+            raise ApiError(
+                code="tip_not_found",
+                message=message,
+                status=422,
+                errors=[{"field": "into", "code": "tip_not_found", "message": message}],
+            )
+        return services.merge_tip(tip, into=target, **_who(request))
+
+    return _step(request, public_id, merge)
 
 
 @_action("reject", "Triage: not gang-related, with a reason")
@@ -266,17 +278,21 @@ def tip_reject(request: HttpRequest, public_id: UUID, payload: RejectIn):
 
 @_action("assign", "Assign to a 公安, 扫黑办 or 纪委监委 unit (交办)")
 def tip_assign(request: HttpRequest, public_id: UUID, payload: UnitIn):
-    unit = _unit_field(payload.unit)
-    return _step(request, public_id, lambda t: services.assign_tip(t, unit=unit, **_who(request)))
+    return _step(
+        request,
+        public_id,
+        lambda t: services.assign_tip(t, unit=_unit_field(payload.unit), **_who(request)),
+    )
 
 
 @_action("transfer", "Transfer to another unit (移交), on its own clock")
 def tip_transfer(request: HttpRequest, public_id: UUID, payload: TransferIn):
-    unit = _unit_field(payload.unit)
     return _step(
         request,
         public_id,
-        lambda t: services.transfer_tip(t, to_unit=unit, reason=payload.reason, **_who(request)),
+        lambda t: services.transfer_tip(
+            t, to_unit=_unit_field(payload.unit), reason=payload.reason, **_who(request)
+        ),
     )
 
 
@@ -298,14 +314,13 @@ def tip_verification(request: HttpRequest, public_id: UUID, payload: Verificatio
 
 @_action("disposal", "Record the disposal (case opened, transferred, punished, not gang-related)")
 def tip_disposal(request: HttpRequest, public_id: UUID, payload: DisposalIn):
-    unit = _unit_field(payload.unit)
     return _step(
         request,
         public_id,
         lambda t: services.dispose_tip(
             t,
             disposal=payload.disposal,
-            unit=unit,
+            unit=_unit_field(payload.unit),
             unit_name=payload.unit_name,
             charges=payload.charges,
             case_opened_on=payload.case_opened_on,

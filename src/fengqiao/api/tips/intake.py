@@ -3,10 +3,10 @@
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header
 
 from fengqiao.accounts.roles import Cap
 from fengqiao.api.auth import requires
+from fengqiao.api.schemas import idempotency_key_header
 from fengqiao.api.tips.reporter import _submit_kwargs
 from fengqiao.api.tips.routing import ERRORS, OPERATION_PREFIX, _idempotent, router
 from fengqiao.api.tips.schemas import OperatorIntakeIn, ReceiptOut
@@ -23,7 +23,7 @@ from fengqiao.tips import services
 def tip_intake(
     request: HttpRequest,
     payload: OperatorIntakeIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = idempotency_key_header(),
 ):
     def create() -> tuple[int, dict[str, Any]]:
         kwargs = _submit_kwargs(payload)

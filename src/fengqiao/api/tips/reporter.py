@@ -9,10 +9,10 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
-from ninja import Header
 from ninja.responses import Status as Answer
 
 from fengqiao.api.errors import ApiError
+from fengqiao.api.schemas import idempotency_key_header
 from fengqiao.api.tips.routing import (
     MIN_ANONYMOUS_KEY,
     OPERATION_PREFIX,
@@ -126,7 +126,7 @@ def _lookup_limits(receipt: str) -> HttpResponse | None:
 def tip_submit(
     request: HttpRequest,
     payload: TipSubmitIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = idempotency_key_header(min_length=MIN_ANONYMOUS_KEY),
 ):
     if idempotency_key is not None and len(idempotency_key.strip()) < MIN_ANONYMOUS_KEY:
         raise ApiError(

@@ -25,8 +25,20 @@ MAX_PAGE = 100
 # Anonymous Idempotency-Keys share one scope: a short, guessable key could replay another
 # reporter's answer (their receipt) to whoever sends the same body with it.
 MIN_ANONYMOUS_KEY = 16
+# Refusals that mean "not now / not you" rather than "bad input" (HTTP 409 Conflict): a request
+# with no body at all can meet the identity ones (no approved request, your own request).
 CONFLICT_CODES = frozenset(
-    {"invalid_transition", "not_your_step", "tip_closed", "target_closed", "no_opinion_now"}
+    {
+        "invalid_transition",
+        "not_your_step",
+        "tip_closed",
+        "target_closed",
+        "no_opinion_now",
+        "anonymous",
+        "decided",
+        "not_approved",
+        "same_person",
+    }
 )
 ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut}
 PUBLIC_ERRORS = {404: ErrorOut, 409: ErrorOut, 422: ErrorOut, 429: ErrorOut}

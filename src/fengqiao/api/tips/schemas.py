@@ -1,12 +1,13 @@
 """Request and response schemas of the tip line: the reporter's, then the handlers'."""
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Literal
 from uuid import UUID
 
 from ninja import Field, Schema
 
-from fengqiao.api.schemas import StrictSchema
+from fengqiao.api.schemas import IsoDate, StrictSchema
 from fengqiao.tips import services
 from fengqiao.tips.models import (
     Card,
@@ -17,6 +18,12 @@ from fengqiao.tips.models import (
     Status,
     Verification,
 )
+from fengqiao.tips.services.rules import CASE_CODE
+
+# OpenAPI names a component after its class, and the case states are called Status as well: the
+# API publishes the tip states under their own name so neither overwrites the other.
+TipStatus = StrEnum("TipStatus", [(status.name, status.value) for status in Status])
+TipStatus.__doc__ = Status.__doc__
 
 # --- schemas: the reporter ----------------------------------------------------------------
 
@@ -85,7 +92,7 @@ class ReporterMessageOut(Schema):
 class ReporterTipOut(Schema):
     """What a receipt shows: status in a citizen's words and the conversation."""
 
-    status: Status
+    status: TipStatus
     status_text: str
     outcome_text: str
     received_on: date
@@ -98,7 +105,7 @@ class ReporterTipOut(Schema):
 # --- schemas: handlers --------------------------------------------------------------------
 
 
-class UnitRef(Schema):
+class TipUnitRef(Schema):
     id: UUID
     name: str
     kind: str
@@ -107,7 +114,7 @@ class UnitRef(Schema):
 class TipRef(Schema):
     id: UUID
     reference: str
-    status: Status
+    status: TipStatus
     received_at: datetime
 
 
@@ -116,7 +123,7 @@ class TipOut(Schema):
 
     id: UUID
     reference: str = Field(description="Short staff reference (XS-XXXX-XXXX)")
-    status: Status
+    status: TipStatus
     status_label: str
     category: Category
     category_label: str
@@ -129,9 +136,9 @@ class TipOut(Schema):
     card: Card
     officials_involved: bool
     is_real_name: bool
-    routed_unit: UnitRef | None
-    discipline_unit: UnitRef | None
-    assigned_unit: UnitRef | None
+    routed_unit: TipUnitRef | None
+    discipline_unit: TipUnitRef | None
+    assigned_unit: TipUnitRef | None
 
 
 class AccusedOut(Schema):
@@ -144,7 +151,7 @@ class AccusedOut(Schema):
     workplace: str
 
 
-class AttachmentOut(Schema):
+class TipAttachmentOut(Schema):
     id: UUID
     filename: str
     content_type: str
@@ -159,10 +166,10 @@ class MessageOut(Schema):
     body: str
     author: str
     created_at: datetime
-    attachments: list[AttachmentOut]
+    attachments: list[TipAttachmentOut]
 
 
-class NoteOut(Schema):
+class TipNoteOut(Schema):
     id: UUID
     body: str
     author: str
@@ -199,8 +206,8 @@ class TipDetailOut(TipOut):
     reporter_contact: str = Field(description="Masked")
     accused: list[AccusedOut]
     messages: list[MessageOut]
-    notes: list[NoteOut]
-    attachments: list[AttachmentOut]
+    notes: list[TipNoteOut]
+    attachments: list[TipAttachmentOut]
     events: list[EventOut]
     transfers: list[TransferOut]
     case_links: list[str]
@@ -230,7 +237,7 @@ class MovedOut(Schema):
 
 
 class TipFilter(Schema):
-    status: Status | None = None
+    status: TipStatus | None = None
     queue: Literal["triage", "handling", "carded"] | None = Field(
         None, description="triage: waiting for your office; handling: assigned to your unit"
     )
@@ -279,7 +286,7 @@ class DisposalIn(StrictSchema):
     unit: UUID | None = None
     unit_name: str = Field("", max_length=200)
     charges: str = Field("", max_length=200)
-    case_opened_on: date | None = None
+    case_opened_on: IsoDate | None = None
     note: str = Field("", max_length=services.MAX_DESCRIPTION)
 
 
@@ -293,7 +300,7 @@ class BodyIn(StrictSchema):
 
 
 class CaseLinkIn(StrictSchema):
-    case_code: str = Field(min_length=4, max_length=40)
+    case_code: str = Field(min_length=4, max_length=40, pattern=CASE_CODE.pattern)
 
 
 class RevealIn(StrictSchema):
@@ -324,8 +331,8 @@ class OperatorIntakeIn(TipSubmitIn):
 
 class StatisticsQuery(Schema):
     region: str = Field(pattern=r"^[0-9]{6,15}$")
-    start: date
-    end: date
+    start: IsoDate
+    end: IsoDate
 
 
 class StatisticsRowOut(Schema):

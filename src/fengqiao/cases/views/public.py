@@ -104,6 +104,10 @@ def _top_regions() -> list[Region]:
 
 
 def _children(code: str, level: str) -> list[Region]:
+    # Codes are digits; anything else (a NUL above all, which PostgreSQL refuses in a query)
+    # names no region.
+    if not code.isdigit():
+        return []
     parent = Region.objects.filter(code=code, level=level).first()
     if parent is None:
         return []

@@ -136,6 +136,10 @@ def top_regions() -> list[Region]:
 
 
 def child_regions(code: str, level: str) -> list[Region]:
+    # Codes are digits; anything else (a NUL above all, which PostgreSQL refuses in a query)
+    # names no region.
+    if not code.isdigit():
+        return []
     parent = Region.objects.filter(code=code, level=level).first()
     if parent is None:
         return []
