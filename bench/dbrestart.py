@@ -108,7 +108,7 @@ def client(server, items, lock, watch: Watch, stop, seed: int) -> None:
             if not items:
                 return
             item = items.pop()
-        path, headers = killtest._request_bytes(server, item)
+        path, headers = killtest._request_target(server, item)
         delay = 0.05
         while not stop():
             try:

@@ -308,7 +308,7 @@ def make_submissions(target: Target, n: int, rng: random.Random) -> list[Submiss
     return items
 
 
-def _request_bytes(server: Server, item: Submission) -> tuple[str, dict]:
+def _request_target(server: Server, item: Submission) -> tuple[str, dict]:
     path = "/api/v1/cases" if item.kind == "case" else "/api/v1/tips"
     headers = {"Content-Type": "application/json", "Idempotency-Key": item.key}
     if item.kind == "case":
@@ -318,7 +318,7 @@ def _request_bytes(server: Server, item: Submission) -> tuple[str, dict]:
 
 def _abandon(server: Server, item: Submission) -> bool:
     """Send the request whole, then hang up without reading: the acknowledgement is lost."""
-    path, headers = _request_bytes(server, item)
+    path, headers = _request_target(server, item)
     head = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
     raw = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {len(item.body)}\r\n"
@@ -336,7 +336,7 @@ def _abandon(server: Server, item: Submission) -> bool:
 
 
 def submit(server: Server, item: Submission, tally: Tally, rng: random.Random, stop) -> None:
-    path, headers = _request_bytes(server, item)
+    path, headers = _request_target(server, item)
     delay = 0.05
     abandon = rng.random() < ABANDON_SHARE
     while not stop():

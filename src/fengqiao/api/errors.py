@@ -6,8 +6,14 @@ is for programs and never changes; the message is for people, in Chinese.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+
+from django.utils.translation import gettext as _
+
+from fengqiao.core import idempotency
 
 
 @dataclass
@@ -18,6 +24,25 @@ class ApiError(Exception):
     message: str
     status: int = 400
     errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@contextmanager
+def idempotency_errors() -> Iterator[None]:
+    """The two refusals of an ``Idempotency-Key``, answered alike by every create endpoint."""
+    try:
+        yield
+    except idempotency.InvalidIdempotencyKey as exc:
+        raise ApiError(
+            code="invalid_idempotency_key",
+            message=_("The Idempotency-Key header must be 1 to 200 characters."),
+            status=422,
+        ) from exc
+    except idempotency.IdempotencyConflict as exc:
+        raise ApiError(
+            code="idempotency_conflict",
+            message=_("This Idempotency-Key was already used with a different request body."),
+            status=422,
+        ) from exc
 
 
 MESSAGES = {

@@ -9,11 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.responses import Status as Answer
 
-from fengqiao.api.errors import ApiError
+from fengqiao.api.errors import ApiError, idempotency_errors
 from fengqiao.api.schemas import ErrorOut
 from fengqiao.cases import services
 from fengqiao.core import idempotency
@@ -62,26 +61,15 @@ def _idempotent(
     """Run ``create`` once per key; a replay answers the first status and body. ``prepare``
     runs before the transaction opens and ``create`` gets its result (``idempotency.run``)."""
     try:
-        status, body = idempotency.run(
-            scope=f"{scope}:{_principal(request)}",
-            key=key,
-            payload=payload,
-            create=create,
-            check_first=check_first,
-            prepare=prepare,
-        )
-    except idempotency.InvalidIdempotencyKey as exc:
-        raise ApiError(
-            code="invalid_idempotency_key",
-            message=_("The Idempotency-Key header must be 1 to 200 characters."),
-            status=422,
-        ) from exc
-    except idempotency.IdempotencyConflict as exc:
-        raise ApiError(
-            code="idempotency_conflict",
-            message=_("This Idempotency-Key was already used with a different request body."),
-            status=422,
-        ) from exc
+        with idempotency_errors():
+            status, body = idempotency.run(
+                scope=f"{scope}:{_principal(request)}",
+                key=key,
+                payload=payload,
+                create=create,
+                check_first=check_first,
+                prepare=prepare,
+            )
     except services.WorkflowError as exc:
         raise _workflow_error(exc) from exc
     return Answer(status, body)

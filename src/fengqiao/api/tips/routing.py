@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.responses import Status as Answer
 
-from fengqiao.api.errors import ApiError
+from fengqiao.api.errors import ApiError, idempotency_errors
 from fengqiao.api.schemas import ErrorOut
 from fengqiao.core import idempotency, ratelimit
 from fengqiao.tips import services
@@ -72,19 +72,8 @@ def _not_recognised() -> ApiError:
 
 def _idempotent(*, scope: str, key: str | None, payload: Any, create: Callable) -> Answer:
     try:
-        status, body = idempotency.run(scope=scope, key=key, payload=payload, create=create)
-    except idempotency.InvalidIdempotencyKey as exc:
-        raise ApiError(
-            code="invalid_idempotency_key",
-            message=_("The Idempotency-Key header must be 1 to 200 characters."),
-            status=422,
-        ) from exc
-    except idempotency.IdempotencyConflict as exc:
-        raise ApiError(
-            code="idempotency_conflict",
-            message=_("This Idempotency-Key was already used with a different request body."),
-            status=422,
-        ) from exc
+        with idempotency_errors():
+            status, body = idempotency.run(scope=scope, key=key, payload=payload, create=create)
     except ValidationError as exc:
         raise _invalid(exc) from exc
     except services.TipRefused as exc:
