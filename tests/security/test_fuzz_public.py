@@ -37,9 +37,9 @@ from fengqiao.tips.models import Tip
 from fengqiao.tips.views import antiforgery
 from personas import DIANKOU_TOWN, FENGQIAO_TOWN, FENGYUAN_VILLAGE, SHAOXING, ZHUJI
 
-EXAMPLES = int(os.environ.get("FENGQIAO_FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("FENGQIAO_FUZZ_EXAMPLES", "2"))
 # Each test here covers one route family, so it gets more examples than one API operation does.
-PUBLIC_FACTOR = 10
+PUBLIC_FACTOR = 15
 
 FUZZ = settings(
     max_examples=EXAMPLES * PUBLIC_FACTOR,

@@ -43,7 +43,7 @@ from fengqiao.tips.attachments import IncomingFile
 from fengqiao.tips.models import Tip
 from personas import DIANKOU_TOWN, FENGYUAN_GRID_1, FENGYUAN_VILLAGE, YUECHENG
 
-EXAMPLES = int(os.environ.get("FENGQIAO_FUZZ_EXAMPLES", "3"))
+EXAMPLES = int(os.environ.get("FENGQIAO_FUZZ_EXAMPLES", "2"))
 
 # One persona per role, each acting inside its own region.
 ROLE_PERSONAS = {
