@@ -54,10 +54,26 @@ def test_idle_session_ends_after_fifteen_minutes(operator, clock):
 
 @override_settings(SESSION_COOKIE_AGE=3600)
 def test_idle_limit_is_enforced_even_when_the_store_keeps_the_session(operator, clock):
-    operator.client.get("/workbench/")  # saved again with the longer store lifetime
+    clock.shift(timedelta(minutes=1))
+    operator.client.get("/workbench/")  # activity recorded: saved with the longer lifetime
     clock.shift(timedelta(minutes=16))
     assert_sent_to_login(operator.client.get("/workbench/"), "idle")
     assert not UserSession.objects.filter(user=operator.user).exists()
+
+
+def test_activity_is_recorded_once_a_minute_not_on_every_page(operator, clock):
+    key = operator.client.session.session_key
+
+    def expiry():
+        return Session.objects.get(session_key=key).expire_date
+
+    first = expiry()
+    clock.shift(timedelta(seconds=30))
+    assert operator.client.get("/workbench/").status_code == 200
+    assert expiry() == first  # no write for a page view within the minute
+    clock.shift(timedelta(seconds=31))
+    assert operator.client.get("/workbench/").status_code == 200
+    assert expiry() == first + timedelta(seconds=61)
 
 
 def test_absolute_limit_ends_an_active_session_after_twelve_hours(operator, clock):

@@ -13,11 +13,11 @@ def memberships(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if membership is None or user is None or not user.is_authenticated:
         return {"memberships": [], "active_membership": None, "nav_items": []}
+    listed = getattr(request, "active_memberships", None)
+    if listed is None:
+        listed = Membership.objects.active().of_user(user).with_unit().order_by("region_code", "pk")
     return {
-        "memberships": Membership.objects.active()
-        .of_user(user)
-        .with_unit()
-        .order_by("region_code", "pk"),
+        "memberships": listed,
         "active_membership": membership,
         "nav_items": nav_items_for(membership, request.path),
     }

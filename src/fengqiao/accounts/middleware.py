@@ -34,7 +34,7 @@ REASON_IDLE = "idle"
 REASON_ABSOLUTE = "absolute"
 REASON_ENDED = "ended"
 REASON_NO_ROLE = "no_role"
-# UserSession.last_seen_at is written at most this often.
+# The session's last activity and UserSession.last_seen_at are written at most this often.
 TOUCH_SECONDS = 60
 # Views a person with a password to change may still use.
 PASSWORD_CHANGE_ALLOWED = frozenset({"accounts:password_change", "accounts:logout"})
@@ -94,7 +94,11 @@ class SessionPolicyMiddleware:
         membership = self._membership(request)
         if membership is None:
             return REASON_NO_ROLE
-        session[session_keys.LAST_SEEN] = int(now)
+        if now - float(last_seen) >= TOUCH_SECONDS or session_keys.LAST_SEEN not in session:
+            # Writing the time marks the session modified, and a modified session is saved
+            # (an UPDATE of its row): once a minute, not on every page. The idle limit then
+            # counts from activity recorded to within a minute, so it ends at most a minute early.
+            session[session_keys.LAST_SEEN] = int(now)
         touched = session.setdefault(session_keys.SESSION_TOUCHED, int(now))
         if now - float(touched) >= TOUCH_SECONDS and session.session_key:
             session[session_keys.SESSION_TOUCHED] = int(now)
@@ -106,15 +110,21 @@ class SessionPolicyMiddleware:
         return None
 
     def _membership(self, request: HttpRequest) -> Membership | None:
-        user = request.user
-        memberships = Membership.objects.active().of_user(user).with_unit()
+        # All of the person's active memberships in one query: the page's membership switcher
+        # shows them (``context_processors.memberships`` reads ``request.active_memberships``).
+        memberships = list(
+            Membership.objects.active()
+            .of_user(request.user)
+            .with_unit()
+            .order_by("region_code", "pk")
+        )
+        request.active_memberships = memberships
         wanted = request.session.get(session_keys.ACTIVE_MEMBERSHIP)
-        membership = memberships.filter(pk=wanted).first() if wanted is not None else None
-        if membership is None:
+        membership = next((m for m in memberships if str(m.pk) == str(wanted)), None)
+        if membership is None and memberships:
             # The active one was removed or deactivated: fall back to another, if any.
-            membership = memberships.order_by("region_code", "pk").first()
-            if membership is not None:
-                request.session[session_keys.ACTIVE_MEMBERSHIP] = membership.pk
+            membership = memberships[0]
+            request.session[session_keys.ACTIVE_MEMBERSHIP] = membership.pk
         return membership
 
     def _end(self, request: HttpRequest) -> None:
