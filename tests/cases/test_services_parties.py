@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -231,3 +232,17 @@ def test_reveal_is_audited_and_limited_to_revealing_roles(
     assert denied.count() == 2
     with pytest.raises(WorkflowError):
         services.reveal_party_field(party, **act(village_mediator_fengyuan), field="role")
+
+
+@pytest.mark.django_db
+def test_party_blind_indexes_keep_no_pattern_ops_companions():
+    """Blind indexes are compared for equality only: PostgreSQL's ``*_like`` indexes beside
+    them served no query and cost every party insert (cases.0007)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no such indexes")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'cases_party'")
+        names = {row[0] for row in cursor.fetchall()}
+    assert {name for name in names if name.endswith("_like")} == set()
+    for field in ("name_index", "id_number_index", "phone_index"):
+        assert any(field in name for name in names), field

@@ -553,6 +553,14 @@ class Case(PublicId, TimeStamped):
             models.Index(fields=["status", "accept_due_at"], name="case_accept_clock"),
             # Follow-up visits due.
             models.Index(fields=["status", "visit_due_at"], name="case_visit_due"),
+            # A unit's follow-up visit queue: only closed, unvisited cases are in it, where
+            # case_owner_queue would read every case the unit ever closed (thousands in a town).
+            # New cases are not closed, so intake never writes to it.
+            models.Index(
+                fields=["owner_unit", "visit_due_at"],
+                condition=models.Q(status="closed", visited_at__isnull=True),
+                name="case_visit_queue",
+            ),
             # Newest-first lists over a wide scope (city, county) and the Open311 date window:
             # read backwards along this index, filtering by region, instead of sorting.
             models.Index(fields=["reported_at"], name="case_reported"),

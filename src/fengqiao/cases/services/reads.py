@@ -56,15 +56,16 @@ def same_party_cases(case: Case, *, membership: Membership | None) -> QuerySet[C
         return Case.objects.none()
     match = Q()
     if id_indexes:
-        match |= Q(parties__id_number_index__in=id_indexes)
+        match |= Q(id_number_index__in=id_indexes)
     if phone_indexes:
-        match |= Q(parties__phone_index__in=phone_indexes)
+        match |= Q(phone_index__in=phone_indexes)
+    # A semi-join on the matching parties' cases: a join through ``parties`` needs DISTINCT over
+    # every selected column, which cost PostgreSQL ≈ 11 ms to plan on each case page.
     return (
         Case.objects.visible_to(membership)
         .open()
         .exclude(pk=case.pk)
-        .filter(match)
-        .distinct()
+        .filter(pk__in=Party.objects.filter(match).values("case_id"))
         .order_by("-reported_at", "-id")
     )
 
