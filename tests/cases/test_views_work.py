@@ -326,3 +326,10 @@ def test_metrics_refuse_a_region_outside_the_scope(town_operator_fengqiao, grid_
     )
     assert response.status_code == 404  # like any object outside the scope (SECURITY 7)
     assert grid_worker_fengqiao.client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("code", ["33068\x00", "330681' OR 1=1", "x" * 300])
+def test_metrics_answer_a_malformed_region_code_as_not_found(town_operator_fengqiao, code):
+    # A NUL reached PostgreSQL, which refuses it in a query (500 before); codes are digits.
+    response = town_operator_fengqiao.client.get(reverse("cases:metrics"), {"region": code})
+    assert response.status_code == 404
