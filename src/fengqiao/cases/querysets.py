@@ -35,6 +35,28 @@ class CategoryQuerySet(models.QuerySet):
         return self.filter(taxonomy=taxonomy)
 
 
+# The columns ``for_table()`` reads: what cases/case_list.html and the status badges show.
+TABLE_COLUMNS = (
+    "code",
+    "title",
+    "status",
+    "supervision",
+    "urgency",
+    "reported_at",
+    "accept_due_at",
+    "handle_due_at",
+    "category",
+    "category__name",
+    "region",
+    "region__name",
+    "region__place_name",
+    "owner_unit",
+    "owner_unit__name",
+    "handler_unit",
+    "handler_unit__name",
+)
+
+
 class CaseQuerySet(RegionScopedQuerySet):
     def visible_to(self, principal: Any) -> Self:
         """Cases in the principal's region subtree, and the cases its unit handles: a town case
@@ -139,6 +161,12 @@ class CaseQuerySet(RegionScopedQuerySet):
     def for_list(self) -> Self:
         """What list pages and exports show, fetched in the same query."""
         return self.select_related("category", "owner_unit", "handler_unit", "region")
+
+    def for_table(self) -> Self:
+        """``for_list()`` narrowed to the columns of the HTML case tables (queues, the case list,
+        same-party matches): whole rows of a case and its four relations were most of the cost
+        of a 50-row queue page."""
+        return self.for_list().only(*TABLE_COLUMNS)
 
     def apply_filters(self, **filters: Any) -> Self:
         """Filters shared by the workbench, the API list and the Excel export.

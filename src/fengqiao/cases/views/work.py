@@ -81,8 +81,8 @@ def queue_queryset(key: str, membership: Any):
 
 
 def _page(request: HttpRequest, cases) -> Any:
-    # The paginator's COUNT plus one page of rows; for_list() joins what the rows show.
-    return Paginator(cases.for_list().order_by("-reported_at", "-id"), PAGE_SIZE).get_page(
+    # The paginator's COUNT plus one page of rows; for_table() joins what the rows show.
+    return Paginator(cases.for_table().order_by("-reported_at", "-id"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
 
@@ -355,6 +355,34 @@ def _masked_parties(case: Case) -> list[dict[str, Any]]:
     ]
 
 
+TIMELINE_COLUMNS = (
+    "action",
+    "from_status",
+    "to_status",
+    "at",
+    "on_time",
+    "reason",
+    "actor",
+    "actor__full_name",
+    "actor__username",
+    "actor_unit",
+    "actor_unit__name",
+    "to_unit",
+    "to_unit__name",
+)
+NOTE_COLUMNS = (
+    "case",
+    "created_at",
+    "body",
+    "is_public",
+    "author",
+    "author__full_name",
+    "author__username",
+    "author_unit",
+    "author_unit__name",
+)
+
+
 def render_case_page(
     request: HttpRequest,
     case: Case,
@@ -376,9 +404,12 @@ def render_case_page(
         for action in services.available_actions(case, membership)
         if action in ACTIONS
     ]
+    # The timeline and notes read only the columns they show: whole rows of every user and unit
+    # named (password hashes among them) were most of the model building on a case page.
     changes = (
         StatusChange.objects.filter(case=case)
-        .select_related("actor", "actor_unit", "from_unit", "to_unit")
+        .select_related("actor", "actor_unit", "to_unit")
+        .only(*TIMELINE_COLUMNS)
         .order_by("at", "id")
     )
     now = timezone.now()
@@ -390,11 +421,13 @@ def render_case_page(
         "parties": _masked_parties(case),
         "can_reveal": membership.can(Cap.CASES_REVEAL),
         "can_work": membership.can(Cap.CASES_HANDLE),
-        "notes": case.notes.select_related("author", "author_unit").order_by("created_at", "id"),
+        "notes": case.notes.select_related("author", "author_unit")
+        .only(*NOTE_COLUMNS)
+        .order_by("created_at", "id"),
         "attachments": case.attachments.order_by("created_at", "id"),
         "note_form": note_form or NoteForm(),
         "attachment_form": attachment_form or AttachmentForm(),
-        "same_party": list(services.same_party_cases(case, membership=membership).for_list()[:20]),
+        "same_party": list(services.same_party_cases(case, membership=membership).for_table()[:20]),
         "mediation_panel_url": _mediation_panel_url(case),
         "actions": actions,
     }
