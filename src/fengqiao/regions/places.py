@@ -55,6 +55,12 @@ MAX_CANDIDATES_SHOWN = 5
 _DEPTH = {level: index for index, level in enumerate(LEVEL_ORDER)}
 
 
+def is_region_code(code: str) -> bool:
+    """Whether ``code`` has the form of a statistical division code (ASCII digits, 6/9/12/15
+    long). Anything else names no region and must not reach a query: PostgreSQL refuses a NUL."""
+    return code.isascii() and code.isdigit() and len(code) in CODE_LENGTHS
+
+
 @dataclass(frozen=True)
 class PlaceResolution:
     region: Region
@@ -344,7 +350,7 @@ def _region(index: _NameIndex, position: int) -> Region | None:
 
 def _pick(region_code: str) -> PlaceResolution:
     code = region_code.strip()
-    if not code.isdigit() or len(code) not in CODE_LENGTHS:
+    if not is_region_code(code):
         raise PlaceError(
             "region_invalid",
             _("“%(code)s” is not a region code (6, 9, 12 or 15 digits).") % {"code": code},

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from fengqiao.accounts.roles import Cap
 from fengqiao.core.access import requires
 from fengqiao.regions.models import LEVEL_ORDER, Level, Region, Unit
-from fengqiao.regions.places import CODE_LENGTHS
+from fengqiao.regions.places import is_region_code
 from fengqiao.regions.querysets import children_with_counts
 
 # Column headings for the counts shown beside each child.
@@ -22,17 +22,13 @@ COUNT_LABELS = {
     "units": _("Units"),
 }
 
-MAX_CODE_LENGTH = max(CODE_LENGTHS)
-
 
 def require_region_in_scope(membership, code: str | None) -> None:
     """A region named in a filter outside the membership's scope (or no such region) is a 404
     like any object there (SECURITY 7) — not a form error that would still answer 200 or 400."""
     if not code:
         return
-    # Statistical codes are digits; anything else (a NUL above all, which PostgreSQL refuses
-    # in a query) names no region.
-    if not (code.isascii() and code.isdigit() and len(code) <= MAX_CODE_LENGTH) or not (
+    if not is_region_code(code) or not (
         Region.objects.visible_to(membership).filter(code=code).exists()
     ):
         raise Http404
