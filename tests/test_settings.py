@@ -30,7 +30,7 @@ def probe_settings(tmp_path, **env) -> dict:
 
 def test_nothing_set_means_sqlite_and_sqlitehuey(tmp_path):
     result = probe_settings(tmp_path)
-    assert result["engine"] == "django.db.backends.sqlite3"
+    assert result["engine"] == "fengqiao.core.sqlite"
     assert result["huey"] == "huey.SqliteHuey"
     assert result["debug"] is False
 

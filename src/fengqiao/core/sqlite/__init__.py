@@ -1,0 +1,2 @@
+"""Django's SQLite backend with writers that queue without SQLite's busy-handler sleeps
+(``ENGINE = "fengqiao.core.sqlite"``; see ``base``)."""

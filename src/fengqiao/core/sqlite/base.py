@@ -1,0 +1,55 @@
+"""SQLite whose write transactions start without the busy handler's long sleeps.
+
+SQLite admits one writer at a time. A connection that finds the write lock taken waits in the
+busy handler, which sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50, 100 ms between tries and does
+not learn that the lock came free in between. Two gunicorn workers taking API intakes (a write
+transaction of a few milliseconds each) kept missing each other's commit by those sleeps: the
+waiter slept on with the lock free and the CPU idle. Here ``BEGIN IMMEDIATE`` is tried with
+the busy handler off and retried after pauses of at most a millisecond, until the connection's
+busy timeout has passed; then it fails as SQLite would ("database is locked"). Statements
+outside a transaction keep the busy handler.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.db.backends.sqlite3 import base
+
+# The retry pauses, in seconds: short first (most write transactions last a few milliseconds),
+# never longer than one, so a freed lock is noticed within a millisecond.
+FIRST_PAUSE = 0.0001
+LONGEST_PAUSE = 0.001
+
+
+def _is_busy(error: Exception) -> bool:
+    text = str(error)
+    return "database is locked" in text or "database is busy" in text
+
+
+class DatabaseWrapper(base.DatabaseWrapper):
+    def _start_transaction_under_autocommit(self):
+        if self.transaction_mode is None:
+            # DEFERRED transactions take the write lock at their first write, where the busy
+            # handler is the only way to wait.
+            super()._start_transaction_under_autocommit()
+            return
+        statement = f"BEGIN {self.transaction_mode}"
+        raw = self.connection
+        # The connection's own busy timeout (milliseconds) bounds the wait, as it would have.
+        (busy_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            deadline = time.monotonic() + busy_ms / 1000
+            pause = FIRST_PAUSE
+            while True:
+                try:
+                    raw.execute(statement)
+                    return
+                except base.Database.OperationalError as error:
+                    if not _is_busy(error) or time.monotonic() >= deadline:
+                        raise
+                time.sleep(pause)
+                pause = min(pause * 2, LONGEST_PAUSE)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
