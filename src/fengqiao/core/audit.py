@@ -19,10 +19,9 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import Model
 from django.db.models.signals import post_save
-from django.db.models.sql.subqueries import InsertQuery
 from django.utils import timezone
 
-from fengqiao.core import crypto
+from fengqiao.core import crypto, inserts
 from fengqiao.core.middleware import current_request_id
 from fengqiao.core.models import AuditChainHead, AuditEvent
 
@@ -133,18 +132,16 @@ def _append(event: AuditEvent) -> None:
 
     PostgreSQL: one statement, the INSERT in a data-modifying WITH in front of the head's UPDATE
     (each statement there is a round trip while every other append waits on the head). SQLite
-    runs in process: the ORM insert and a plain UPDATE. post_save is sent either way, as
+    runs in process: the INSERT (``core.inserts``) and a plain UPDATE. post_save is sent either way, as
     receivers watch audit events (``regions.places`` and ``cases.routing`` drop their caches).
     """
     head_update = f"UPDATE {_head_table()} SET last_id = %s, last_hash = %s WHERE id = 1"  # noqa: S608
     if connection.vendor != "postgresql":
-        event.save(force_insert=True)
+        inserts.insert(event)
         with connection.cursor() as cursor:
             cursor.execute(head_update, [event.id, event.hash])
         return
-    query = InsertQuery(AuditEvent)
-    query.insert_values(AuditEvent._meta.local_concrete_fields, [event])
-    ((insert_sql, params),) = query.get_compiler(connection=connection).as_sql()
+    insert_sql, params = inserts.statement(event)
     with connection.cursor() as cursor:
         cursor.execute(
             f"WITH appended AS ({insert_sql}) {head_update}", [*params, event.id, event.hash]

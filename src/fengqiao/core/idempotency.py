@@ -25,7 +25,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from fengqiao.core import crypto
+from fengqiao.core import crypto, inserts
 from fengqiao.core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 200
@@ -127,8 +127,10 @@ def run(
             sealed = crypto.provider().encrypt_with_data_key(
                 response_key, _canonical(body), binding=_BINDING
             )
-            IdempotencyRecord.objects.create(
-                key_hash=lookup, request_hash=request_hash, status=status, response=sealed
+            inserts.insert(
+                IdempotencyRecord(
+                    key_hash=lookup, request_hash=request_hash, status=status, response=sealed
+                )
             )
     except IntegrityError:
         # A concurrent request (or, unchecked, an earlier one) with the same key committed

@@ -41,7 +41,7 @@ from fengqiao.cases.services.steps import (
     _start_accept_clock,
 )
 from fengqiao.cases.services.supervision import _notify_violence_risk
-from fengqiao.core import audit
+from fengqiao.core import audit, inserts
 from fengqiao.core.validators import (
     is_valid_id_number,
     is_valid_phone,
@@ -150,9 +150,7 @@ def _new_party(case: Case, data: PartyData) -> Party:
 
 
 def _create_party(case: Case, data: PartyData) -> Party:
-    party = _new_party(case, data)
-    party.save(force_insert=True)
-    return party
+    return inserts.insert(_new_party(case, data))
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -320,10 +318,10 @@ def file_report(prepared: PreparedReport) -> Case:
         case.code = codes.new_case_code(case.region_code, now)
         case.reported_at = now
         _start_accept_clock(case, now)
-        case.save(force_insert=True)
+        inserts.insert(case)
         for party in prepared.parties:
             party.case = case  # sets case_id now that the case has its key
-            party.save(force_insert=True)
+            inserts.insert(party)
         for clean in prepared.uploads:
             # The reporter's own material: a citizen sees it on the tracking page, staff see all.
             _store_attachment(

@@ -14,7 +14,7 @@ from fengqiao.accounts.roles import Cap
 from fengqiao.cases import clocks, routing
 from fengqiao.cases.errors import WorkflowError
 from fengqiao.cases.models import Action, Case, Category, ClockPolicy, Status, StatusChange, can
-from fengqiao.core import audit
+from fengqiao.core import audit, inserts
 from fengqiao.regions.models import Level, Unit
 
 if TYPE_CHECKING:
@@ -169,23 +169,25 @@ def _record(
     to_unit: Unit | None = None,
 ) -> StatusChange:
     """Write the timeline row and the audit event of one transition (the service's last writes)."""
-    change = StatusChange.objects.create(
-        case=case,
-        action=action,
-        from_status=from_status,
-        to_status=case.status,
-        at=at,
-        actor=actor,
-        actor_unit=membership.unit if membership is not None else None,
-        from_unit=from_unit,
-        to_unit=to_unit,
-        level=level or _acting_level(case, membership),
-        region_code=case.region_code,
-        kind=case.kind,
-        on_time=on_time,
-        is_public=action in PUBLIC_ACTIONS,
-        reason=reason,
-        detail=detail or {},
+    change = inserts.insert(
+        StatusChange(
+            case=case,
+            action=action,
+            from_status=from_status,
+            to_status=case.status,
+            at=at,
+            actor=actor,
+            actor_unit=membership.unit if membership is not None else None,
+            from_unit=from_unit,
+            to_unit=to_unit,
+            level=level or _acting_level(case, membership),
+            region_code=case.region_code,
+            kind=case.kind,
+            on_time=on_time,
+            is_public=action in PUBLIC_ACTIONS,
+            reason=reason,
+            detail=detail or {},
+        )
     )
     # Audit detail names the step and the units, never the people or free text (SECURITY 22).
     audit.record(
