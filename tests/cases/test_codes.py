@@ -6,12 +6,12 @@ import re
 
 import pytest
 import time_machine
-from django.db import transaction
+from django.db import connection, transaction
 
 from fengqiao.cases import codes, services
-from fengqiao.cases.models import CaseSequence
+from fengqiao.cases.models import Case, CaseSequence
 
-from .factories import at, report
+from .factories import at, intake, report
 
 pytestmark = pytest.mark.django_db
 
@@ -51,6 +51,36 @@ def test_a_rolled_back_intake_gives_its_number_back(dispute_category):
             raise RuntimeError("the caller failed after intake")
         case = report(dispute_category, region_code="330681109290")
     assert case.code.endswith("-00001")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_code_is_taken_ahead_of_the_intake_transaction(dispute_category):
+    data = intake(dispute_category, region_code="330681109290")
+    with time_machine.travel(at("2026-11-28 09:00"), tick=False):
+        prepared = services.prepare_report(data=data)
+        abandoned = services.prepare_report(data=data)  # never filed, like a failed request
+        with transaction.atomic():  # an import: codes are taken inside its transaction
+            assert services.prepare_report(data=data).case.code == ""
+        taken = CaseSequence.objects.filter(prefix="330681").values_list("last", flat=True)
+        if connection.vendor == "postgresql":
+            # Committed before the case's transaction opened, in a transaction of its own.
+            assert (prepared.case.code, abandoned.case.code) == (
+                "330681-20261128-00001",
+                "330681-20261128-00002",
+            )
+            assert list(taken) == [2]
+        else:
+            # SQLite's intake holds the write lock anyway: the code is taken inside it.
+            assert prepared.case.code == abandoned.case.code == ""
+            assert list(taken) == []
+        case = services.file_report(prepared)
+        later = report(dispute_category, region_code="330681109290")
+    stored = Case.objects.get(pk=case.pk)
+    assert stored.code == case.code == "330681-20261128-00001"
+    assert stored.reported_at == at("2026-11-28 09:00")
+    # The abandoned number is skipped, never given twice.
+    assert later.code == ("330681-20261128-00003" if connection.vendor == "postgresql" else
+                          "330681-20261128-00002")  # fmt: skip
 
 
 def test_tracking_token_is_returned_once_and_only_its_hash_is_stored(dispute_category):

@@ -1,9 +1,12 @@
 """Case codes (一事一码) and citizen tracking tokens.
 
 A code is the county code, the local date of intake and a five-digit sequence per county and day:
-``330681-20261128-00042``. The sequence row is incremented with a conditional UPDATE inside the
-intake transaction: the UPDATE takes the row lock, so concurrent intakes queue on it and each
-reads back its own number, on SQLite and on PostgreSQL alike.
+``330681-20261128-00042``. The sequence row is incremented with one upsert, which takes the row
+lock, so concurrent intakes queue on it and each reads back its own number, on SQLite and on
+PostgreSQL alike. On SQLite that happens inside the intake transaction (which holds the database's
+write lock anyway). On PostgreSQL the row lock would be held until the intake commits, and every
+intake of a county would wait for the one before it to finish all its writes: there the code is
+taken ahead, in a short transaction of its own (``reserve_case_code``), when none is open.
 """
 
 from __future__ import annotations
@@ -53,6 +56,29 @@ def new_case_code(region_code: str, at: datetime) -> str:
     prefix = county_prefix(region_code)
     day = timezone.localdate(at)
     return format_code(prefix, day, next_sequence(prefix, day))
+
+
+def can_reserve() -> bool:
+    """Whether intake should take its code ahead of its transaction: on PostgreSQL, outside any
+    transaction (an import files all its cases in one, and takes their codes inside it)."""
+    connection = transaction.get_connection()
+    return connection.vendor == "postgresql" and not connection.in_atomic_block
+
+
+def reserve_case_code(region_code: str) -> tuple[str, datetime]:
+    """Take a code and the report time in a transaction of their own: ``(code, at)``.
+
+    The row lock is held for one statement instead of the whole intake. A reserved code whose
+    case is then not filed (a database error, a replayed Idempotency-Key) is skipped: the
+    sequence may have gaps, never repeats. The commit does not wait for its WAL flush: the
+    case's own commit, later in the same log, flushes it, so no stored case can carry a number
+    that a crash took back.
+    """
+    with transaction.atomic():
+        with transaction.get_connection().cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        at = timezone.now()
+        return new_case_code(region_code, at), at
 
 
 # --- tracking tokens ----------------------------------------------------------------------------

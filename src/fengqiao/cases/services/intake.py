@@ -244,7 +244,8 @@ def _resolve_region(data: IntakeData, membership: Membership | None) -> tuple[Re
 @dataclass
 class PreparedReport:
     """A checked report, ready to be filed: the case row as far as it is known before the write
-    transaction (no code, no times yet), its parties and its checked files."""
+    transaction, its parties and its checked files. The code and report time are set when they
+    were taken ahead (``codes.reserve_case_code``), else the filing takes them."""
 
     case: Case
     parties: list[Party]
@@ -292,6 +293,9 @@ def prepare_report(
         clock_policy=_policy(data.category),
         may_turn_violent=bool(data.may_turn_violent),
     )
+    if codes.can_reserve():
+        # Last, after every check: a refused report takes no number.
+        case.code, case.reported_at = codes.reserve_case_code(region.code)
     return PreparedReport(
         case=case,
         parties=[_new_party(case, party) for party in parties],
@@ -303,8 +307,9 @@ def prepare_report(
 
 
 def file_report(prepared: PreparedReport) -> Case:
-    """Write a prepared report: take the code, start the acceptance clock, insert the case, its
-    parties and files, and write the REPORT row and its audit event, all in one transaction.
+    """Write a prepared report: take the code (unless it was taken ahead), start the acceptance
+    clock, insert the case, its parties and files, and write the REPORT row and its audit event,
+    all in one transaction.
 
     No savepoint of its own: nothing in here refuses (``prepare_report`` did the checking), and
     a database error must fail the caller's transaction anyway (the idempotency record commits
@@ -312,11 +317,13 @@ def file_report(prepared: PreparedReport) -> Case:
     """
     case, actor, membership = prepared.case, prepared.actor, prepared.membership
     with transaction.atomic(savepoint=False):
-        # The report time is taken with the code (its date is the code's date), inside the
-        # transaction: on SQLite after the write lock, so one county's codes follow its times.
-        now = timezone.now()
-        case.code = codes.new_case_code(case.region_code, now)
-        case.reported_at = now
+        # The report time is taken with the code (its date is the code's date): ahead, on
+        # PostgreSQL, or here inside the transaction (on SQLite after the write lock), so one
+        # county's codes follow its times.
+        if not case.code:
+            case.reported_at = timezone.now()
+            case.code = codes.new_case_code(case.region_code, case.reported_at)
+        now = case.reported_at
         _start_accept_clock(case, now)
         inserts.insert(case)
         for party in prepared.parties:
