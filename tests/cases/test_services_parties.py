@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import connection
 from hypothesis import given
@@ -14,6 +15,7 @@ from hypothesis import strategies as st
 from fengqiao.cases import services
 from fengqiao.cases.errors import WorkflowError
 from fengqiao.cases.models import Party, PartyRole
+from fengqiao.core.fields import BlindIndexField
 from fengqiao.core.masking import mask_id_number, mask_name, mask_phone
 from fengqiao.core.models import AuditEvent
 from fengqiao.core.validators import (
@@ -235,14 +237,25 @@ def test_reveal_is_audited_and_limited_to_revealing_roles(
 
 
 @pytest.mark.django_db
-def test_party_blind_indexes_keep_no_pattern_ops_companions():
+def test_blind_indexes_keep_no_pattern_ops_companions():
     """Blind indexes are compared for equality only: PostgreSQL's ``*_like`` indexes beside
-    them served no query and cost every party insert (cases.0007)."""
+    them served no query and cost every insert (cases.0007, tips.0002)."""
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only: SQLite has no such indexes")
+    blind = [
+        (model._meta.db_table, field.column)
+        for model in apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, BlindIndexField)
+    ]
+    assert {table for table, _ in blind} >= {"cases_party", "tips_accused"}
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'cases_party'")
-        names = {row[0] for row in cursor.fetchall()}
-    assert {name for name in names if name.endswith("_like")} == set()
-    for field in ("name_index", "id_number_index", "phone_index"):
-        assert any(field in name for name in names), field
+        cursor.execute(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE tablename = ANY(%s)",
+            [sorted({table for table, _ in blind})],
+        )
+        indexes = cursor.fetchall()
+    for table, column in blind:
+        on_column = [d for t, d in indexes if t == table and f"({column}" in d.replace('"', "")]
+        assert on_column, f"{table}.{column} has lost its index"
+        assert not [d for d in on_column if "pattern_ops" in d], f"{table}.{column}: {on_column}"

@@ -253,6 +253,29 @@ class BlindIndexField(models.CharField):
         return value
 
 
+def drop_pattern_indexes(app_label: str, model_name: str, fields: tuple[str, ...]):
+    """A migration operation dropping PostgreSQL's ``*_like`` companions of blind indexes.
+
+    Django adds a ``varchar_pattern_ops`` index beside every indexed CharField for
+    ``LIKE 'prefix%'`` lookups. A blind index is an HMAC digest, only ever compared for equality:
+    those indexes serve no query while every insert updates them. The plain indexes stay; SQLite
+    has no such indexes.
+    """
+    from django.db import migrations
+
+    def drop(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        model = apps.get_model(app_label, model_name)
+        table = model._meta.db_table
+        for name in fields:
+            column = model._meta.get_field(name).column
+            index = schema_editor._create_index_name(table, [column], suffix="_like")
+            schema_editor.execute(f"DROP INDEX IF EXISTS {schema_editor.quote_name(index)}")
+
+    return migrations.RunPython(drop, migrations.RunPython.noop, elidable=True)
+
+
 def blind_filter(model: type[models.Model], source: str, value: str) -> dict[str, str]:
     """Lookup kwargs that match rows whose ``source`` field equals ``value`` after normalising."""
     for field in model._meta.concrete_fields:
