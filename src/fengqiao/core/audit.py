@@ -132,8 +132,9 @@ def _append(event: AuditEvent) -> None:
 
     PostgreSQL: one statement, the INSERT in a data-modifying WITH in front of the head's UPDATE
     (each statement there is a round trip while every other append waits on the head). SQLite
-    runs in process: the INSERT (``core.inserts``) and a plain UPDATE. post_save is sent either way, as
-    receivers watch audit events (``regions.places`` and ``cases.routing`` drop their caches).
+    runs in process: the INSERT (``core.inserts``) and a plain UPDATE. post_save is sent either
+    way, as receivers watch audit events (``regions.places`` and ``cases.routing`` drop their
+    caches).
     """
     head_update = f"UPDATE {_head_table()} SET last_id = %s, last_hash = %s WHERE id = 1"  # noqa: S608
     if connection.vendor != "postgresql":

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core import checks
-from django.db import models
+from django.db import migrations, models
 from django.db.models.query_utils import DeferredAttribute
 
 from fengqiao.core import crypto
@@ -261,7 +261,6 @@ def drop_pattern_indexes(app_label: str, model_name: str, fields: tuple[str, ...
     those indexes serve no query while every insert updates them. The plain indexes stay; SQLite
     has no such indexes.
     """
-    from django.db import migrations
 
     def drop(apps, schema_editor) -> None:
         if schema_editor.connection.vendor != "postgresql":

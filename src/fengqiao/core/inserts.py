@@ -2,14 +2,14 @@
 timeline, the audit chain, idempotency records).
 
 ``Model.save(force_insert=True)`` compiles its INSERT anew on every call: quoting every column,
-building a placeholder per field, resolving the returning columns. For a case with 50 columns
+writing a parameter marker per field, resolving the returning columns. For a case with 50 columns
 that was ≈ 0.4 ms of Python, five times per intake and all of it inside the write transaction
 (on SQLite, while the other worker waits for the lock). ``insert()`` keeps the statement per
 model and does per row only what ``save()`` does to values: each field's ``pre_save`` (auto_now,
-sealing, blind indexes) and ``get_db_prep_save``. It sends ``pre_save``/``post_save`` when
-anything listens, like ``save()``. Models or values it does not cover (a primary key the
-database computes other than an auto field, generated columns, expressions as values) go
-through ``save()`` unchanged.
+sealing, blind indexes) and ``get_db_prep_save``, and sends ``post_save`` when anything listens.
+What it does not cover goes through ``save()`` unchanged: a model with a ``pre_save`` receiver
+(which may change the instance first), a key the database computes other than an auto field,
+generated columns, fields that write their own SQL for a value, expressions as values.
 """
 
 from __future__ import annotations
@@ -40,12 +40,13 @@ def _statement(model: type[Model], alias: str, with_pk: bool) -> _Statement | No
         return None
     fields = tuple(f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field)
     if any(hasattr(f, "get_placeholder") for f in fields):
+        # Such a field wraps its value in SQL of its own (geometry fields, for one).
         return None
     quote = connection.ops.quote_name
     # Names from the model's own meta, quoted; every value is a parameter.
     columns = ", ".join(quote(f.column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+    markers = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({markers})"  # noqa: S608
     returning = returning_fields[0] if returning_fields else None
     if returning is not None:
         if not connection.features.can_return_columns_from_insert:

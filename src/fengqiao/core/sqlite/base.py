@@ -23,8 +23,12 @@ LONGEST_PAUSE = 0.001
 
 
 def _is_busy(error: Exception) -> bool:
-    text = str(error)
-    return "database is locked" in text or "database is busy" in text
+    # By result code, not message: the primary code (low byte) of an extended one counts too.
+    code = getattr(error, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (
+        base.Database.SQLITE_BUSY,
+        base.Database.SQLITE_LOCKED,
+    )
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
