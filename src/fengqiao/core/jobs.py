@@ -6,10 +6,12 @@ huey's own ``run_huey`` only discovers modules named ``tasks``.
 
 from __future__ import annotations
 
+from django.db import connection
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task, db_task
 
 from fengqiao.core import outbox, services
+from fengqiao.core.sqlite import wal
 
 
 @db_periodic_task(crontab(hour="3", minute="17"))
@@ -29,3 +31,10 @@ def run_outbox() -> int:
 def run_outbox_now() -> int:
     """Queued after a commit that owed a job, so the job runs in seconds rather than a minute."""
     return outbox.run_pending().done
+
+
+@db_periodic_task(crontab(minute="*"))
+def truncate_sqlite_log() -> bool:
+    """Every minute, on SQLite: empty the write-ahead log once no transaction is using it, so old
+    page images (deleted rows included) do not stay in the ``-wal`` file; a no-op elsewhere."""
+    return wal.truncate_log(connection)

@@ -12,7 +12,9 @@ outside a transaction keep the busy handler.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 
 from django.db.backends.sqlite3 import base
 
@@ -31,6 +33,18 @@ def _is_busy(error: Exception) -> bool:
     )
 
 
+@contextlib.contextmanager
+def without_busy_handler(raw) -> Iterator[int]:
+    """Run statements on the sqlite3 connection ``raw`` with busy timeout 0 (a taken lock
+    answers "busy" at once); yields the busy timeout in milliseconds, restored on exit."""
+    (busy_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield busy_ms
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
+
+
 class DatabaseWrapper(base.DatabaseWrapper):
     def _start_transaction_under_autocommit(self):
         if self.transaction_mode is None:
@@ -40,10 +54,8 @@ class DatabaseWrapper(base.DatabaseWrapper):
             return
         statement = f"BEGIN {self.transaction_mode}"
         raw = self.connection
-        # The connection's own busy timeout (milliseconds) bounds the wait, as it would have.
-        (busy_ms,) = raw.execute("PRAGMA busy_timeout").fetchone()
-        raw.execute("PRAGMA busy_timeout = 0")
-        try:
+        with without_busy_handler(raw) as busy_ms:
+            # The connection's own busy timeout bounds the wait, as it would have.
             deadline = time.monotonic() + busy_ms / 1000
             pause = FIRST_PAUSE
             while True:
@@ -55,5 +67,3 @@ class DatabaseWrapper(base.DatabaseWrapper):
                         raise
                 time.sleep(pause)
                 pause = min(pause * 2, LONGEST_PAUSE)
-        finally:
-            raw.execute(f"PRAGMA busy_timeout = {int(busy_ms)}")
