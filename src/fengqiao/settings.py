@@ -154,9 +154,9 @@ TEMPLATES = [
 # its own request; at 10000 (≈ 40 MB of log) one in 250 does, and hot pages are copied once.
 # journal_size_limit keeps up to 64 MiB of log file to reuse when the log restarts. At 0 the
 # first commit after each restart truncated the file, ≈ 0.75 ms per MB on the bench machine
-# (30 ms inside one intake for a 40 MB log). Old page images (deleted rows included) in the
-# file's unused tail are removed by the minute job core.jobs.truncate_sqlite_log, which empties
-# the file whenever no transaction is using the log (core/sqlite/wal.py).
+# (30 ms inside one intake for a 40 MB log). Old page images (deleted rows included) kept in the
+# file are removed by the minute job core.jobs.truncate_sqlite_log, which empties the file at a
+# moment when no other connection is using the log (core/sqlite/wal.py).
 SQLITE_PATH = VAR_DIR / "fengqiao.sqlite3"
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}

@@ -1,10 +1,12 @@
 """The write-ahead log is emptied outside requests: ``wal.truncate_log`` checkpoints the whole
-log and truncates the ``-wal`` file, never waits for a transaction that is using the log, and
-the minute job runs it. Runs on any test backend: the database here is a file of its own."""
+log and truncates the ``-wal`` file, answers at once when another connection is using the log,
+and the minute job runs it. The first tests use a database file of their own (any test
+backend); the job's test uses the test database."""
 
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,10 +28,11 @@ def database(tmp_path, django_db_blocker):
         path = tmp_path / "log.sqlite3"
         wrapper = open_wrapper(path)
         raw = wrapper.connection
-        # As the settings set them: the log is kept up to 64 MiB and checkpointed at 10000 pages,
-        # so nothing here empties it but truncate_log.
+        # As the settings set them: deleted content overwritten, the log kept up to 64 MiB and
+        # checkpointed at 10000 pages, so nothing here empties it but truncate_log.
         for pragma in (
             "journal_mode=WAL",
+            "secure_delete=ON",
             "journal_size_limit=67108864",
             "wal_autocheckpoint=10000",
         ):
@@ -58,7 +61,7 @@ def test_truncate_log_empties_the_file_and_keeps_the_data(database):
     assert busy_timeout(wrapper) == 20_000
 
 
-def test_a_reader_using_the_log_makes_it_answer_false_at_once(database):
+def test_a_reader_using_the_log_makes_each_attempt_fail_at_once(database):
     path, wrapper = database
     reader = sqlite3.connect(path, isolation_level=None)
     try:
@@ -66,28 +69,54 @@ def test_a_reader_using_the_log_makes_it_answer_false_at_once(database):
         reader.execute("SELECT count(*) FROM party").fetchone()  # a snapshot that reads the log
         wrapper.connection.execute("INSERT INTO party VALUES ('later')")
         started = time.monotonic()
-        assert wal.truncate_log(wrapper) is False
-        # Returned instead of waiting on the busy handler for the connection's 20 s.
+        assert wal.truncate_log(wrapper, attempts=3, pause=0.01) is False
+        # Three quick attempts instead of waiting on the busy handler for the connection's 20 s.
         assert time.monotonic() - started < 5
         assert wal_file(path).stat().st_size > 0
         assert busy_timeout(wrapper) == 20_000
-        reader.execute("COMMIT")
     finally:
         reader.close()
     assert wal.truncate_log(wrapper) is True
     assert wal_file(path).stat().st_size == 0
 
 
+def test_a_later_attempt_succeeds_once_the_reader_is_done(database):
+    path, wrapper = database
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM party").fetchone()
+    wrapper.connection.execute("INSERT INTO party VALUES ('later')")
+    finish = threading.Timer(0.2, lambda: reader.execute("COMMIT"))
+    finish.start()
+    try:
+        assert wal.truncate_log(wrapper, attempts=200, pause=0.01) is True
+    finally:
+        finish.join()
+        reader.close()
+    assert wal_file(path).stat().st_size == 0
+
+
 def test_truncate_log_does_nothing_inside_a_transaction(database):
     path, wrapper = database
-    wrapper.set_autocommit(False)  # as atomic() opens its block
-    wrapper.in_atomic_block = True
+    wrapper.set_autocommit(False)
     try:
+        with wrapper.cursor() as cursor:
+            cursor.execute("INSERT INTO party VALUES ('pending')")  # opens the transaction
         assert wal.truncate_log(wrapper) is False
     finally:
-        wrapper.in_atomic_block = False
+        wrapper.rollback()
         wrapper.set_autocommit(True)
     assert wal_file(path).stat().st_size > 0
+
+
+def test_a_database_without_a_log_is_not_reported_emptied(tmp_path, django_db_blocker):
+    with django_db_blocker.unblock():
+        wrapper = open_wrapper(tmp_path / "journal.sqlite3")
+        try:
+            wrapper.connection.execute("CREATE TABLE t (n INTEGER)")  # rollback journal
+            assert wal.truncate_log(wrapper) is False
+        finally:
+            wrapper.close()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -96,10 +125,18 @@ def test_the_minute_job_empties_the_log_on_sqlite_only():
 
     task = jobs.truncate_sqlite_log.task_class
     assert task in HUEY._registry._periodic_tasks
-    assert task().validate_datetime(datetime(2026, 11, 29, 4, 37))  # every minute
-    done = jobs.truncate_sqlite_log.call_local()
+    for moment in (datetime(2026, 11, 29, 4, 37), datetime(2026, 11, 30, 17, 2)):
+        assert task().validate_datetime(moment)  # every minute of every hour
     if connection.vendor != "sqlite":
-        assert done is False
+        assert jobs.truncate_sqlite_log.call_local() is False
         return
-    assert done is True
-    assert wal_file(Path(connection.settings_dict["NAME"])).stat().st_size == 0
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA user_version = 7")  # a write: one page in the log
+    log = wal_file(Path(connection.settings_dict["NAME"]))
+    assert log.stat().st_size > 0
+    try:
+        assert jobs.truncate_sqlite_log.call_local() is True
+        assert log.stat().st_size == 0
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA user_version = 0")

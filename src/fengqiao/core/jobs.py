@@ -35,6 +35,7 @@ def run_outbox_now() -> int:
 
 @db_periodic_task(crontab(minute="*"))
 def truncate_sqlite_log() -> bool:
-    """Every minute, on SQLite: empty the write-ahead log once no transaction is using it, so old
-    page images (deleted rows included) do not stay in the ``-wal`` file; a no-op elsewhere."""
-    return wal.truncate_log(connection)
+    """Every minute, on SQLite: empty the write-ahead log, trying up to 20 times over a second
+    for a moment when no other connection is using it, so old page images (deleted rows
+    included) do not stay in the ``-wal`` file; False when it found none, and elsewhere."""
+    return wal.truncate_log(connection, attempts=20, pause=0.05)
