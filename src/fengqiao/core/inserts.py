@@ -40,7 +40,8 @@ def _statement(model: type[Model], alias: str, with_pk: bool) -> _Statement | No
         return None
     fields = tuple(f for f in meta.local_concrete_fields if with_pk or f is not meta.auto_field)
     if any(hasattr(f, "get_placeholder") for f in fields):
-        # Such a field wraps its value in SQL of its own (geometry fields, for one).
+        # Django's hook for a field that wraps its value in SQL of its own instead of a bare
+        # parameter (geometry fields, for one): save() builds that SQL, a fixed statement cannot.
         return None
     quote = connection.ops.quote_name
     # Names from the model's own meta, quoted; every value is a parameter.
