@@ -156,7 +156,12 @@ TEMPLATES = [
 # first commit after each restart truncated the file, ≈ 0.75 ms per MB on the bench machine
 # (30 ms inside one intake for a 40 MB log). Old page images (deleted rows included) kept in the
 # file are removed by the minute job core.jobs.truncate_sqlite_log, which empties the file at a
-# moment when no other connection is using the log (core/sqlite/wal.py).
+# moment when no other connection is using the log (core/sqlite/wal.py). temp_store=MEMORY keeps
+# statement journals in memory. A statement inside a transaction saves the pages it changes first;
+# past 64 KiB (an intake's case INSERT touches a page in each of its indexes) SQLite spilled them
+# to a file: about two intakes in three created, wrote and unlinked one under /var/tmp (strace on
+# a bench worker), with those pages, personal data included, on disk outside the database that
+# secure_delete looks after.
 SQLITE_PATH = VAR_DIR / "fengqiao.sqlite3"
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
@@ -169,7 +174,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": (
             "PRAGMA journal_mode=WAL; PRAGMA secure_delete=ON; PRAGMA synchronous=NORMAL; "
             "PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=10000; "
-            "PRAGMA journal_size_limit=67108864;"
+            "PRAGMA journal_size_limit=67108864; PRAGMA temp_store=MEMORY;"
         ),
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
