@@ -69,6 +69,11 @@ def test_on_postgresql_the_code_is_taken_ahead_of_the_intake_transaction(dispute
                 "330681-20261128-00002",
             )
             assert list(taken) == [2]
+            # The reservation's own commit skipped the WAL flush; the session's setting did not
+            # change with it.
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW synchronous_commit")
+                assert cursor.fetchone()[0] == "on"
         else:
             # SQLite's intake holds the write lock anyway: the code is taken inside it.
             assert prepared.case.code == abandoned.case.code == ""

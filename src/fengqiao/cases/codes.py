@@ -6,7 +6,7 @@ lock, so concurrent intakes queue on it and each reads back its own number, on S
 PostgreSQL alike. On SQLite that happens inside the intake transaction (which holds the database's
 write lock anyway). On PostgreSQL the row lock would be held until the intake commits, and every
 intake of a county would wait for the one before it to finish all its writes: there the code is
-taken ahead, in a short transaction of its own (``reserve_case_code``), when none is open.
+taken ahead, in one statement of its own (``reserve_case_code``), when no transaction is open.
 """
 
 from __future__ import annotations
@@ -66,19 +66,30 @@ def can_reserve() -> bool:
 
 
 def reserve_case_code(region_code: str) -> tuple[str, datetime]:
-    """Take a code and the report time in a transaction of their own: ``(code, at)``.
+    """Take a code and the report time ahead of the intake transaction: ``(code, at)``.
 
-    The row lock is held for one statement instead of the whole intake. A reserved code whose
-    case is then not filed (a database error, a replayed Idempotency-Key) is skipped: the
-    sequence may have gaps, never repeats. The commit does not wait for its WAL flush: the
-    case's own commit, later in the same log, flushes it, so no stored case can carry a number
-    that a crash took back.
+    One statement in autocommit, so the row lock is held for that statement alone and the
+    whole reservation is one round trip (an explicit transaction took four: BEGIN, SET LOCAL,
+    the upsert, COMMIT). A reserved code whose case is then not filed (a database error, a
+    replayed Idempotency-Key) is skipped: the sequence may have gaps, never repeats. The commit
+    does not wait for its WAL flush (``set_config(…, true)`` turns ``synchronous_commit`` off for
+    this statement's own transaction only): the case's own commit, later in the same log, flushes
+    it, so no stored case can carry a number that a crash took back.
     """
-    with transaction.atomic():
-        with transaction.get_connection().cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
-        at = timezone.now()
-        return new_case_code(region_code, at), at
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql" or not connection.get_autocommit():
+        raise RuntimeError("codes are reserved on PostgreSQL, outside any transaction")
+    at = timezone.now()
+    prefix, day = county_prefix(region_code), timezone.localdate(at)
+    table = connection.ops.quote_name(CaseSequence._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS seq (prefix, day, last) SELECT %s, %s::date, 1 "  # noqa: S608
+            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS local_setting "
+            "ON CONFLICT (prefix, day) DO UPDATE SET last = seq.last + 1 RETURNING last",
+            [prefix, connection.ops.adapt_datefield_value(day)],
+        )
+        return format_code(prefix, day, cursor.fetchone()[0]), at
 
 
 # --- tracking tokens ----------------------------------------------------------------------------
