@@ -235,6 +235,41 @@ def wait_ready(port: int, token: str, timeout: float = 60.0) -> None:
     raise SystemExit("gunicorn did not answer /api/v1/ping in time")
 
 
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def machine_time(server_pid: int) -> dict[str, float]:
+    """CPU seconds so far by who spent them (Linux ``/proc``): the gunicorn workers ("web"),
+    PostgreSQL's processes ("database"), this process's client threads ("client"), everything
+    else ("other"), and the machine's idle time ("idle", summed over its cores). The differences
+    over a window, per request, show where an endpoint's machine time goes."""
+    spent = {"web": 0.0, "database": 0.0, "client": 0.0, "other": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                line = stat.read()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = line[line.index("(") + 1 : line.rindex(")")]
+        fields = line.rsplit(")", 1)[1].split()
+        parent, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS
+        pid = int(entry)
+        if pid == os.getpid():
+            spent["client"] += cpu
+        elif server_pid in (pid, parent):
+            spent["web"] += cpu
+        elif name == "postgres":
+            spent["database"] += cpu
+        else:
+            spent["other"] += cpu
+    with open("/proc/stat") as stat:
+        counters = [int(x) for x in stat.readline().split()[1:]]
+    spent["idle"] = (counters[3] + counters[4]) / TICKS  # idle + iowait
+    return spent
+
+
 def load(port: int, seconds: float, make_request) -> tuple[int, list[float], dict]:
     """CLIENTS threads send requests back to back for ``seconds``; latencies in ms."""
     stop = time.monotonic() + seconds
@@ -327,6 +362,7 @@ def bench_api(seconds: float, rounds: int = 3) -> dict:
         # code. Each round's ratio compares windows a few seconds apart; the median is reported.
         endpoints = (("GET /api/v1/ping", ping), ("POST /api/v1/cases", create))
         rates: dict[str, list[float]] = {name: [] for name, _ in endpoints}
+        spent: dict[str, dict[str, float]] = {name: {} for name, _ in endpoints}
         pooled: dict[str, list[float]] = {name: [] for name, _ in endpoints}
         counts: dict[str, dict] = {name: {} for name, _ in endpoints}
         window = seconds / rounds
@@ -338,7 +374,11 @@ def bench_api(seconds: float, rounds: int = 3) -> dict:
                     f"  round {n + 1}/{rounds}: {name}, {CLIENTS} clients for {window:g} s …",
                     flush=True,
                 )
+                before = machine_time(server.pid)
                 rate, latencies, statuses = load(port, window, make)
+                after = machine_time(server.pid)
+                for who, seconds_then in before.items():
+                    spent[name][who] = spent[name].get(who, 0.0) + after[who] - seconds_then
                 rates[name].append(rate)
                 pooled[name] += latencies
                 for status, count in statuses.items():
@@ -350,6 +390,7 @@ def bench_api(seconds: float, rounds: int = 3) -> dict:
                 percentile(pooled[name], 0.99),
                 counts[name],
                 rates[name],
+                {who: total / len(pooled[name]) * 1e3 for who, total in spent[name].items()},
             )
             for name, _ in endpoints
         }
@@ -401,10 +442,14 @@ def main() -> None:
         print(
             f"  {'endpoint':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  statuses; req/s by round"
         )
-        for name, (rate, p50, p99, statuses, by_round) in results.items():
+        for name, (rate, p50, p99, statuses, by_round, _spent) in results.items():
             each = " ".join(f"{r:.0f}" for r in by_round)
             print(f"  {name:<20} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f}  {statuses}; {each}")
         print("  (req/s: the median of the rounds; p50/p99: over all of an endpoint's requests)")
+        print("  machine time per request, ms (CPU by process group, and idle over both cores):")
+        for name, (*_rest, per_request) in results.items():
+            parts = ", ".join(f"{who} {ms:.2f}" for who, ms in per_request.items())
+            print(f"  {name:<20} {sum(per_request.values()):.2f} = {parts}")
         ping_rates = results["GET /api/v1/ping"][4]
         create_rates, create_p99 = (
             results["POST /api/v1/cases"][4],
