@@ -161,7 +161,8 @@ TEMPLATES = [
 # past 64 KiB (an intake's case INSERT touches a page in each of its indexes) SQLite spilled them
 # to a file: about two intakes in three created, wrote and unlinked one under /var/tmp (strace on
 # a bench worker), with those pages, personal data included, on disk outside the database that
-# secure_delete looks after.
+# secure_delete looks after. Sorts and transient indexes (CREATE INDEX in a migration, an
+# unindexed ORDER BY) are kept in memory too instead of spilling to /var/tmp.
 SQLITE_PATH = VAR_DIR / "fengqiao.sqlite3"
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}

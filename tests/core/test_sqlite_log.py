@@ -148,7 +148,7 @@ def test_the_minute_job_empties_the_log_on_sqlite_only():
 @pytest.mark.django_db
 def test_statement_journals_stay_in_memory():
     """An intake's case INSERT saves more page images than SQLite keeps in memory by default
-    (64 KiB): with temp_store=FILE they spilled into a file under /var/tmp, personal data
+    (64 KiB): with the default temp_store they spilled into a file under /var/tmp, personal data
     included, outside the database that secure_delete overwrites. temp_store=MEMORY (2) keeps
     them in memory."""
     if connection.vendor != "sqlite":

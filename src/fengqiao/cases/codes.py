@@ -59,10 +59,10 @@ def new_case_code(region_code: str, at: datetime) -> str:
 
 
 def can_reserve() -> bool:
-    """Whether intake should take its code ahead of its transaction: on PostgreSQL, outside any
-    transaction (an import files all its cases in one, and takes their codes inside it)."""
+    """Whether intake should take its code ahead of its transaction: on PostgreSQL, in autocommit
+    (an import files all its cases in one transaction, and takes their codes inside it)."""
     connection = transaction.get_connection()
-    return connection.vendor == "postgresql" and not connection.in_atomic_block
+    return connection.vendor == "postgresql" and connection.get_autocommit()
 
 
 def reserve_case_code(region_code: str) -> tuple[str, datetime]:
@@ -76,9 +76,9 @@ def reserve_case_code(region_code: str) -> tuple[str, datetime]:
     this statement's own transaction only): the case's own commit, later in the same log, flushes
     it, so no stored case can carry a number that a crash took back.
     """
-    connection = transaction.get_connection()
-    if connection.vendor != "postgresql" or not connection.get_autocommit():
+    if not can_reserve():
         raise RuntimeError("codes are reserved on PostgreSQL, outside any transaction")
+    connection = transaction.get_connection()
     at = timezone.now()
     prefix, day = county_prefix(region_code), timezone.localdate(at)
     table = connection.ops.quote_name(CaseSequence._meta.db_table)

@@ -792,8 +792,8 @@ class PointEntry(models.Model):
 class CaseSequence(models.Model):
     """The last sequence number handed out per county and day, for case codes.
 
-    Incremented with a conditional UPDATE inside the intake transaction, so two intakes can never
-    take the same number on either backend.
+    Incremented with one upsert (``cases.codes``) that takes the row's lock, so two intakes can
+    never take the same number on either backend.
     """
 
     prefix = models.CharField(max_length=6)
