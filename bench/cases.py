@@ -36,6 +36,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generate import DEFAULT_VAR_DIR, ROOT, configure  # noqa: E402
@@ -327,7 +328,18 @@ def intake_body(region_code: str, n: int, phone: str = "13800138000") -> dict:
     }
 
 
-def bench_api(seconds: float, rounds: int = 3) -> dict:
+class EndpointResult(NamedTuple):
+    """One endpoint's figures over all its rounds."""
+
+    rate: float  # requests/s, the median of the rounds
+    p50: float  # ms, over all of its requests
+    p99: float
+    statuses: dict
+    rates: list[float]  # requests/s by round
+    per_request: dict[str, float]  # machine time per request by group, ms (``machine_time``)
+
+
+def bench_api(seconds: float, rounds: int = 3) -> dict[str, EndpointResult]:
     from django.db import connection
 
     from fengqiao.accounts import services
@@ -396,7 +408,7 @@ def bench_api(seconds: float, rounds: int = 3) -> dict:
                 for status, count in statuses.items():
                     counts[name][status] = counts[name].get(status, 0) + count
         return {
-            name: (
+            name: EndpointResult(
                 statistics.median(rates[name]),
                 percentile(pooled[name], 0.5),
                 percentile(pooled[name], 0.99),
@@ -454,24 +466,23 @@ def main() -> None:
         print(
             f"  {'endpoint':<20} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  statuses; req/s by round"
         )
-        for name, (rate, p50, p99, statuses, by_round, _spent) in results.items():
-            each = " ".join(f"{r:.0f}" for r in by_round)
-            print(f"  {name:<20} {rate:>8.1f} {p50:>8.1f} {p99:>8.1f}  {statuses}; {each}")
+        for name, result in results.items():
+            each = " ".join(f"{r:.0f}" for r in result.rates)
+            print(
+                f"  {name:<20} {result.rate:>8.1f} {result.p50:>8.1f} {result.p99:>8.1f}  "
+                f"{result.statuses}; {each}"
+            )
         print("  (req/s: the median of the rounds; p50/p99: over all of an endpoint's requests)")
         print("  machine time per request, ms (CPU by process group, and idle over both cores):")
-        for name, (*_rest, per_request) in results.items():
-            shares = ", ".join(f"{who} {ms:.2f}" for who, ms in per_request.items())
-            print(f"  {name:<20} {sum(per_request.values()):.2f} = {shares}")
-        ping_rates = results["GET /api/v1/ping"][4]
-        create_rates, create_p99 = (
-            results["POST /api/v1/cases"][4],
-            results["POST /api/v1/cases"][2],
-        )
-        ratios = [c / p for c, p in zip(create_rates, ping_rates, strict=True)]
+        for name, result in results.items():
+            shares = ", ".join(f"{who} {ms:.2f}" for who, ms in result.per_request.items())
+            print(f"  {name:<20} {sum(result.per_request.values()):.2f} = {shares}")
+        ping, create = results["GET /api/v1/ping"], results["POST /api/v1/cases"]
+        ratios = [c / p for c, p in zip(create.rates, ping.rates, strict=True)]
         print(
             f"  intake/no-op throughput: {statistics.median(ratios):.0%} median of the rounds "
             f"({' '.join(f'{r:.0%}' for r in ratios)}; target ≥ 40%); "
-            f"intake p99 {create_p99:.0f} ms (target ≤ 100 ms)"
+            f"intake p99 {create.p99:.0f} ms (target ≤ 100 ms)"
         )
     print(f"reproduce: python bench/cases.py {' '.join(sys.argv[1:])}".rstrip())
 

@@ -33,14 +33,21 @@ def next_sequence(prefix: str, day: date) -> int:
     """Take the next number for ``prefix`` and ``day``; must run inside the intake transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("case sequences are taken inside the intake transaction")
-    # One upsert: it takes the row lock (PostgreSQL) or runs under the write lock (SQLite's
-    # IMMEDIATE transactions), so two intakes can never read the same number. SQLite ≥ 3.35 and
-    # PostgreSQL both speak ON CONFLICT … RETURNING.
+    return _take_number(prefix, day, "VALUES (%s, %s, 1)")
+
+
+def _take_number(prefix: str, day: date, source: str) -> int:
+    """The one upsert that takes a number, with ``source`` giving the new row's values.
+
+    It takes the row lock (PostgreSQL) or runs under the write lock (SQLite's IMMEDIATE
+    transactions), so two intakes can never read the same number. SQLite ≥ 3.35 and PostgreSQL
+    both speak ON CONFLICT … RETURNING.
+    """
     connection = transaction.get_connection()
     table = connection.ops.quote_name(CaseSequence._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (prefix, day, last) VALUES (%s, %s, 1) "  # noqa: S608 - table name
+            f"INSERT INTO {table} (prefix, day, last) {source} "  # noqa: S608 - table name, fixed SQL
             f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
             [prefix, connection.ops.adapt_datefield_value(day)],
         )
@@ -78,18 +85,13 @@ def reserve_case_code(region_code: str) -> tuple[str, datetime]:
     """
     if not can_reserve():
         raise RuntimeError("codes are reserved on PostgreSQL, outside any transaction")
-    connection = transaction.get_connection()
     at = timezone.now()
     prefix, day = county_prefix(region_code), timezone.localdate(at)
-    table = connection.ops.quote_name(CaseSequence._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} AS seq (prefix, day, last) SELECT %s, %s::date, 1 "  # noqa: S608
-            "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS local_setting "
-            "ON CONFLICT (prefix, day) DO UPDATE SET last = seq.last + 1 RETURNING last",
-            [prefix, connection.ops.adapt_datefield_value(day)],
-        )
-        return format_code(prefix, day, cursor.fetchone()[0]), at
+    source = (
+        "SELECT %s, %s::date, 1 "
+        "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS local_setting"
+    )
+    return format_code(prefix, day, _take_number(prefix, day, source)), at
 
 
 # --- tracking tokens ----------------------------------------------------------------------------
