@@ -254,7 +254,8 @@ class BlindIndexField(models.CharField):
 
 
 def drop_pattern_indexes(app_label: str, model_name: str, fields: tuple[str, ...]):
-    """A migration operation dropping PostgreSQL's ``*_like`` companions of blind indexes.
+    """A migration operation dropping PostgreSQL's ``*_like`` companions of indexed CharFields
+    that are only ever compared for equality (blind indexes, digests, codes).
 
     Django adds a ``varchar_pattern_ops`` index beside every indexed CharField for
     ``LIKE 'prefix%'`` lookups. A blind index is an HMAC digest, only ever compared for equality:
