@@ -277,3 +277,95 @@ def test_daily_purge_job_runs_the_retention_purge(aged_chain):
 
     assert purge_expired_audit_events.call_local() == 3
     assert audit.verify_chain().ok
+
+
+# --- events appended at the end of a block (audit.appended_last) ---------------------------------
+
+
+def test_a_block_appends_its_events_and_rows_at_its_end_in_order(chain):
+    from fengqiao.core.models import CalendarDay
+
+    day = CalendarDay(date=timezone.localdate() + timedelta(days=4000), kind="holiday")
+    with transaction.atomic(), audit.appended_last() as tail:
+        first = audit.record("test.tail1", detail={"n": 1}, writes=[day])
+        with audit.appended_last():  # a nested block joins the outer one
+            second = audit.record("test.tail2", detail={"n": 2})
+        tail.ride(rider := CalendarDay(date=day.date + timedelta(days=1), kind="holiday"))
+        # Nothing is written yet: the events and rows wait for the block's end.
+        assert first.id is None and day.pk is None and rider.pk is None
+        assert not AuditEvent.objects.filter(action__startswith="test.tail").exists()
+    assert (first.id, second.id) == (chain[-1].id + 1, chain[-1].id + 2)
+    assert first.prev_hash == chain[-1].hash and second.prev_hash == first.hash
+    assert AuditChainHead.objects.get(pk=1).last_hash == second.hash
+    assert CalendarDay.objects.filter(pk__in=[day.pk, rider.pk]).count() == 2
+    assert audit.verify_chain().ok
+
+
+def test_a_block_that_fails_appends_nothing(chain):
+    from fengqiao.core.models import CalendarDay
+
+    day = CalendarDay(date=timezone.localdate() + timedelta(days=4000), kind="holiday")
+    with pytest.raises(RuntimeError), transaction.atomic(), audit.appended_last() as tail:
+        audit.record("test.failed", writes=[day])
+        tail.ride(CalendarDay(date=day.date + timedelta(days=1), kind="holiday"))
+        raise RuntimeError("the service failed after recording")
+    assert not AuditEvent.objects.filter(action="test.failed").exists()
+    assert not CalendarDay.objects.filter(date__gte=day.date).exists()
+    # Later appends continue the chain where it was.
+    assert audit.record("test.after").prev_hash == chain[-1].hash
+    assert audit.verify_chain().ok
+
+
+def test_events_are_appended_last_only_inside_a_transaction():
+    with pytest.raises(RuntimeError), audit.appended_last():
+        pass
+
+
+def test_an_event_inside_a_savepoint_of_a_block_is_appended_at_once(chain):
+    # The savepoint may roll back while the block goes on: its event must roll back with it.
+    with transaction.atomic(), audit.appended_last():
+        waiting = audit.record("test.waits")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            at_once = audit.record("test.rolled_back")
+            assert at_once.id == chain[-1].id + 1
+            raise RuntimeError("the inner step failed")
+        assert waiting.id is None
+    assert not AuditEvent.objects.filter(action="test.rolled_back").exists()
+    assert waiting.prev_hash == chain[-1].hash
+    assert audit.verify_chain().ok
+
+
+def test_a_row_handed_over_inside_a_rolled_back_savepoint_is_not_written(chain):
+    from fengqiao.core.models import CalendarDay
+
+    day = timezone.localdate() + timedelta(days=4000)
+    with transaction.atomic(), audit.appended_last() as tail:
+        audit.record("test.outer")
+        with pytest.raises(RuntimeError), transaction.atomic():
+            tail.ride(CalendarDay(date=day, kind="holiday"))
+            with audit.appended_last() as inner:  # inside the savepoint: a block of its own
+                inner.ride(CalendarDay(date=day + timedelta(days=1), kind="holiday"))
+                audit.record("test.inner")
+            raise RuntimeError("the inner step failed")
+    assert not CalendarDay.objects.filter(date__gte=day).exists()
+    assert not AuditEvent.objects.filter(action="test.inner").exists()
+    assert AuditEvent.objects.filter(action="test.outer").exists()
+    assert audit.verify_chain().ok
+
+
+def test_a_block_without_events_writes_its_rows_and_leaves_the_chain_alone(chain):
+    from fengqiao.core.models import CalendarDay
+
+    day = timezone.localdate() + timedelta(days=4000)
+    with transaction.atomic(), audit.appended_last() as tail:
+        tail.ride(rider := CalendarDay(date=day, kind="holiday"))
+    assert rider.pk is not None and CalendarDay.objects.filter(pk=rider.pk).exists()
+    assert AuditChainHead.objects.get(pk=1).last_id == chain[-1].id
+
+
+def test_a_block_in_a_transaction_marked_for_rollback_writes_nothing(chain):
+    with transaction.atomic(), audit.appended_last():
+        audit.record("test.dry_run")
+        transaction.set_rollback(True)  # a dry run: no error, nothing kept
+    assert not AuditEvent.objects.filter(action="test.dry_run").exists()
+    assert audit.verify_chain().ok

@@ -15,11 +15,12 @@ import hashlib
 import hmac
 import secrets
 from datetime import date, datetime
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
 
-from fengqiao.cases.models import CaseSequence
+from fengqiao.cases.models import Case, CaseSequence
 
 SEQUENCE_DIGITS = 5
 
@@ -33,11 +34,12 @@ def next_sequence(prefix: str, day: date) -> int:
     """Take the next number for ``prefix`` and ``day``; must run inside the intake transaction."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("case sequences are taken inside the intake transaction")
-    return _take_number(prefix, day, "VALUES (%s, %s, 1)")
+    return _take_number(prefix, day, "VALUES (%s, %s, 1)")[0]
 
 
-def _take_number(prefix: str, day: date, source: str) -> int:
-    """The one upsert that takes a number, with ``source`` giving the new row's values.
+def _take_number(prefix: str, day: date, source: str, also: str = "", params=()) -> tuple:
+    """The one upsert that takes a number, with ``source`` giving the new row's values; returns
+    the number, then the values of ``also`` (more RETURNING entries, with their ``params``).
 
     It takes the row lock (PostgreSQL) or runs under the write lock (SQLite's IMMEDIATE
     transactions), so two intakes can never read the same number. SQLite ≥ 3.35 and PostgreSQL
@@ -48,10 +50,10 @@ def _take_number(prefix: str, day: date, source: str) -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {table} (prefix, day, last) {source} "  # noqa: S608 - table name, fixed SQL
-            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + 1 RETURNING last",
-            [prefix, connection.ops.adapt_datefield_value(day)],
+            f"ON CONFLICT (prefix, day) DO UPDATE SET last = {table}.last + 1 RETURNING last{also}",
+            [prefix, connection.ops.adapt_datefield_value(day), *params],
         )
-        return cursor.fetchone()[0]
+        return cursor.fetchone()
 
 
 def format_code(prefix: str, day: date, sequence: int) -> str:
@@ -72,8 +74,16 @@ def can_reserve() -> bool:
     return connection.vendor == "postgresql" and connection.get_autocommit()
 
 
-def reserve_case_code(region_code: str) -> tuple[str, datetime]:
-    """Take a code and the report time ahead of the intake transaction: ``(code, at)``.
+class Reservation(NamedTuple):
+    """What intake takes ahead of its transaction on PostgreSQL (``reserve_case_code``)."""
+
+    code: str
+    at: datetime  # the report time: the code's date is its local date
+    case_id: int  # the case's primary key, drawn from its table's sequence
+
+
+def reserve_case_code(region_code: str) -> Reservation:
+    """Take a code, the report time and the case's key ahead of the intake transaction.
 
     One statement in autocommit, so the row lock is held for that statement alone and the
     whole reservation is one round trip (an explicit transaction took four: BEGIN, SET LOCAL,
@@ -82,6 +92,10 @@ def reserve_case_code(region_code: str) -> tuple[str, datetime]:
     does not wait for its WAL flush (``set_config(…, true)`` turns ``synchronous_commit`` off for
     this statement's own transaction only): the case's own commit, later in the same log, flushes
     it, so no stored case can carry a number that a crash took back.
+
+    The case's key comes with it (``nextval`` of the case table's sequence, which no rollback
+    takes back either): with its key known, the case row can travel in one statement with its
+    parties and timeline row (``audit.record``'s ``writes``).
     """
     if not can_reserve():
         raise RuntimeError("codes are reserved on PostgreSQL, outside any transaction")
@@ -91,7 +105,17 @@ def reserve_case_code(region_code: str) -> tuple[str, datetime]:
         "SELECT %s, %s::date, 1 "
         "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS local_setting"
     )
-    return format_code(prefix, day, _take_number(prefix, day, source)), at
+    meta = Case._meta
+    quote = transaction.get_connection().ops.quote_name
+    number, case_id = _take_number(
+        prefix,
+        day,
+        source,
+        # The table's name is read as an identifier: quoted, as the schema has it.
+        also=", nextval(pg_get_serial_sequence(%s, %s))",
+        params=[quote(meta.db_table), meta.pk.column],
+    )
+    return Reservation(format_code(prefix, day, number), at, case_id)
 
 
 # --- tracking tokens ----------------------------------------------------------------------------

@@ -4,21 +4,23 @@
 predecessor: ``hash = H(prev_hash ‖ canonical(row))`` with H = SM3 (SHA-256 under "aes"). Appends
 are serialised by the chain-head row lock (SQLite's IMMEDIATE transactions already queue
 writers; creating a missing head and purging also take a PostgreSQL advisory lock), so ids and
-links never interleave. ``verify_chain()`` walks the rows in id order and names the first row
-whose id, link or content does not match.
+links never interleave. Inside an ``appended_last()`` block the events wait for the block's end,
+so that lock is held for the append and the commit alone. ``verify_chain()`` walks the rows in
+id order and names the first row whose id, link or content does not match.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Model
-from django.db.models.signals import post_save
 from django.utils import timezone
 
 from fengqiao.core import crypto, inserts
@@ -56,6 +58,7 @@ def record(
     outcome: str = "ok",
     detail: dict | None = None,
     request=None,
+    writes: Sequence[Model] = (),
 ) -> AuditEvent:
     """Append one event to the audit chain and return it.
 
@@ -66,6 +69,12 @@ def record(
     one, so the event commits or rolls back with the change it describes; the chain lock is
     then held until that transaction ends, so call ``record()`` as the service's last write
     (after its own row locks, which also keeps PostgreSQL from seeing lock-order deadlocks).
+
+    ``writes`` are unsaved rows of the change itself, inserted just before the event: on
+    PostgreSQL in the statement that locks the chain head (``core.inserts.front``), so they cost
+    no round trip of their own; elsewhere one by one. Their keys are set once they are written.
+
+    Inside an ``appended_last()`` block the event and its ``writes`` wait for the block's end.
     """
     if not action or len(action) > 100:
         raise ValueError("an audit action is a dotted name of 1–100 characters")
@@ -94,69 +103,172 @@ def record(
         request_id="" if request_id == "-" else request_id[:64],
         detail=_clean_detail(detail),
     )
-    # No savepoint inside a caller's transaction: nothing here can fail without failing the
-    # caller's change too (it must not commit without its event), and two statements are saved.
-    with transaction.atomic(savepoint=False):
-        event.id, event.prev_hash = _lock_head()
-        event.id += 1
-        event.hash = compute_hash(event)
-        _append(event)
+    tail = _tail.get()
+    if tail is not None and tail.here():
+        tail.rows += writes
+        tail.events.append(event)
+        return event
+    # Outside a block, or inside a savepoint opened in one: that savepoint may roll back while
+    # the block goes on, and its event must go with it.
+    _chain([event], writes)
     return event
+
+
+def _chain(events: list[AuditEvent], writes: Sequence[Model]) -> None:
+    """Write ``writes``, then link ``events`` to the chain in order and append them."""
+    # No savepoint inside a caller's transaction: nothing here can fail without failing the
+    # caller's change too (it must not commit without its events), and two statements are saved.
+    with transaction.atomic(savepoint=False):
+        last_id, last_hash = _lock_head(writes)
+        for event in events:
+            event.id, event.prev_hash = last_id + 1, last_hash
+            event.hash = compute_hash(event)
+            last_id, last_hash = event.id, event.hash
+        if events:
+            _append(events)
+
+
+@dataclass
+class Tail:
+    """The audit events of an ``appended_last()`` block and the rows that go with them."""
+
+    connection: Any  # the block's database connection
+    depth: int  # the savepoints open where the block began
+    events: list[AuditEvent] = field(default_factory=list)
+    rows: list[Model] = field(default_factory=list)
+
+    def here(self) -> bool:
+        """Whether a write now belongs to the block itself: its connection and transaction, and
+        no savepoint opened since (which could roll back while the block goes on)."""
+        return (
+            transaction.get_connection() is self.connection
+            and self.connection.in_atomic_block
+            and _savepoints() == self.depth
+        )
+
+    def ride(self, row: Model) -> None:
+        """Write the unsaved ``row`` with the block's events (on PostgreSQL, in the statement
+        that takes the chain head's lock); inside a savepoint of the block, at once."""
+        if self.here():
+            self.rows.append(row)
+        else:
+            inserts.insert(row)
+
+
+_tail: ContextVar[Tail | None] = ContextVar("fengqiao_audit_tail", default=None)
+
+
+def _savepoints() -> int:
+    """The savepoints open in this transaction (an atomic block without one counts None)."""
+    return sum(1 for sid in transaction.get_connection().savepoint_ids if sid is not None)
+
+
+@contextmanager
+def appended_last() -> Iterator[Tail]:
+    """Inside a transaction: the block's audit events are appended when it ends without an
+    error, as its last writes.
+
+    The chain head's lock is held from an append until the transaction ends, and every other
+    append waits on it. Appended at the end of the block, the events hold it for the append and
+    the commit alone, not for what the block does after its service has called ``record()`` (an
+    idempotent create builds, seals and stores its answer there). The rows given to
+    ``record(writes=…)`` and to ``Tail.ride()`` are written with the events, in the statement
+    that takes the lock on PostgreSQL; their values are read then, not when they were handed
+    over.
+
+    So nothing in the block may read those rows or events back, nor use their keys (a timeline
+    row returned by a service has none until the block ends). Events and rows handed over inside
+    a savepoint opened within the block are written at once, as outside a block: the savepoint
+    may roll back while the block goes on. A block nested at the same level joins the outer one.
+    A transaction already marked for rollback writes nothing at the end.
+    """
+    atomic = transaction.get_connection()
+    if not atomic.in_atomic_block:
+        raise RuntimeError("audit events are appended last inside a transaction only")
+    outer = _tail.get()
+    if outer is not None and outer.here():
+        yield outer
+        return
+    tail = Tail(connection=atomic, depth=_savepoints())
+    token = _tail.set(tail)
+    try:
+        yield tail
+    finally:
+        _tail.reset(token)
+    # Reached only when the block raised nothing.
+    if atomic.needs_rollback:
+        return
+    if tail.events:
+        _chain(tail.events, tail.rows)
+    else:  # nothing to append: no reason to take the chain's lock
+        for row in tail.rows:
+            inserts.insert(row)
 
 
 def _head_table() -> str:
     return connection.ops.quote_name(AuditChainHead._meta.db_table)
 
 
-def _lock_head() -> tuple[int, str]:
-    """Lock the chain head for this transaction and return its (last id, last hash).
+def _lock_head(writes: Sequence[Model] = ()) -> tuple[int, str]:
+    """Insert ``writes``, lock the chain head for this transaction and return its (last id, last
+    hash).
 
     One statement on the hot path: the head row's lock alone serialises appends (PostgreSQL
-    FOR UPDATE; SQLite's IMMEDIATE transaction already holds the write lock). Only a missing
-    head takes ``lock_chain()``'s advisory lock, so two first appends cannot both create it.
+    FOR UPDATE; SQLite's IMMEDIATE transaction already holds the write lock). On PostgreSQL the
+    rows ride in front of it as a data-modifying WITH. Their keys are read in a subquery that
+    the head's LATERAL lock depends on, so the rows are written before the lock is taken (every
+    other append waits on that lock until this transaction commits); a missing head still
+    returns the keys. Only a missing head takes ``lock_chain()``'s advisory lock, so two first
+    appends cannot both create it.
     """
-    suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+    head = _head_table()
+    batch = inserts.front(writes)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT last_id, last_hash FROM {_head_table()} WHERE id = 1{suffix}"  # noqa: S608
-        )
-        row = cursor.fetchone()
-    if row is None:
-        head = lock_chain()
-        return head.last_id, head.last_hash
-    return row[0], row[1]
+        if batch is not None and batch.sql:
+            # OFFSET 0 keeps the subquery whole (not merged into the outer query), so all its
+            # keys are computed before the joined lock runs.
+            cursor.execute(
+                f"{batch.sql}SELECT head.last_id, head.last_hash, written.* "  # noqa: S608
+                f"FROM (SELECT {batch.keys} OFFSET 0) AS written "
+                f"LEFT JOIN LATERAL (SELECT last_id, last_hash FROM {head} "
+                f"WHERE id = 1 AND written IS NOT NULL FOR UPDATE) AS head ON true",
+                batch.params,
+            )
+            found = cursor.fetchone()
+            batch.saved(found[2:])
+        else:
+            # SQLite, no rows, or a row that only save() can write.
+            for row in writes:
+                inserts.insert(row)
+            suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
+            cursor.execute(f"SELECT last_id, last_hash FROM {head} WHERE id = 1{suffix}")  # noqa: S608
+            found = cursor.fetchone()
+    if found is None or found[0] is None:
+        chain = lock_chain()
+        return chain.last_id, chain.last_hash
+    return found[0], found[1]
 
 
-def _append(event: AuditEvent) -> None:
-    """Insert the event and move the chain head to it (the caller holds the head's lock).
+def _append(events: list[AuditEvent]) -> None:
+    """Insert the linked events and move the chain head to the last (the caller holds the
+    head's lock).
 
-    PostgreSQL: one statement, the INSERT in a data-modifying WITH in front of the head's UPDATE
-    (each statement there is a round trip while every other append waits on the head). SQLite
-    runs in process: the INSERT (``core.inserts``) and a plain UPDATE. post_save is sent either
-    way, as receivers watch audit events (``regions.places`` and ``cases.routing`` drop their
-    caches).
+    PostgreSQL: one statement, the INSERTs in a data-modifying WITH in front of the head's
+    UPDATE (each statement there is a round trip while every other append waits on the head).
+    SQLite runs in process: the INSERTs and a plain UPDATE. post_save is sent either way, as
+    receivers watch audit events (``regions.places`` and ``cases.routing`` drop their caches).
     """
     head_update = f"UPDATE {_head_table()} SET last_id = %s, last_hash = %s WHERE id = 1"  # noqa: S608
-    if connection.vendor != "postgresql":
-        inserts.insert(event)
-        with connection.cursor() as cursor:
-            cursor.execute(head_update, [event.id, event.hash])
-        return
-    insert_sql, params = inserts.statement(event)
+    head = [events[-1].id, events[-1].hash]
+    batch = inserts.front(events)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH appended AS ({insert_sql}) {head_update}", [*params, event.id, event.hash]
-        )
-    event._state.adding = False
-    event._state.db = connection.alias
-    post_save.send(
-        sender=AuditEvent,
-        instance=event,
-        created=True,
-        update_fields=None,
-        raw=False,
-        using=connection.alias,
-    )
+        if batch is None:
+            for event in events:
+                inserts.insert(event)
+            cursor.execute(head_update, head)
+        else:
+            cursor.execute(f"{batch.sql}{head_update}", [*batch.params, *head])
+            batch.saved()
 
 
 def lock_chain() -> AuditChainHead:

@@ -19,13 +19,14 @@ answers 422).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from fengqiao.core import crypto, inserts
+from fengqiao.core import audit, crypto, inserts
 from fengqiao.core.models import IdempotencyRecord
 
 MAX_KEY_LENGTH = 200
@@ -89,6 +90,7 @@ def run(
     create: Callable[..., tuple[int, Any]],
     check_first: bool = True,
     prepare: Callable[[], Any] | None = None,
+    audit_last: bool = False,
 ) -> tuple[int, Any]:
     """Run ``create`` once per (scope, key); return its (status, JSON body) or the stored one.
 
@@ -101,6 +103,12 @@ def run(
     ``prepare``, when given, runs before the transaction opens (checks and reads that need no
     lock) and ``create`` is called with its result. Its refusals are answered like those of
     ``create``: raised, or for an unchecked replay, the stored first answer.
+
+    ``audit_last=True`` runs ``create`` in an ``audit.appended_last()`` block, for a ``create``
+    that reads nothing back of what it wrote and fails whole (see that block's rules): its audit
+    events, and the stored answer with them, are written after the answer is built and sealed,
+    so the audit chain's lock is held for the append and the commit alone. Without a key there
+    is no answer to store, and ``create`` runs as it is.
     """
     key = check_key(key)
     if key is None:
@@ -122,16 +130,21 @@ def run(
             return _answer(existing, scope, key, request_hash)
     try:
         prepared = prepare() if prepare is not None else None
-        with transaction.atomic():
+        with (
+            transaction.atomic(),
+            audit.appended_last() if audit_last else contextlib.nullcontext() as tail,
+        ):
             status, body = create(prepared) if prepare is not None else create()
             sealed = crypto.provider().encrypt_with_data_key(
                 response_key, _canonical(body), binding=_BINDING
             )
-            inserts.insert(
-                IdempotencyRecord(
-                    key_hash=lookup, request_hash=request_hash, status=status, response=sealed
-                )
+            answer = IdempotencyRecord(
+                key_hash=lookup, request_hash=request_hash, status=status, response=sealed
             )
+            if tail is not None:
+                tail.ride(answer)
+            else:
+                inserts.insert(answer)
     except IntegrityError:
         # A concurrent request (or, unchecked, an earlier one) with the same key committed
         # first; ours rolled back whole.

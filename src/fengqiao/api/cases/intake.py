@@ -77,6 +77,10 @@ def case_create(
         # Replays are rare: skip the look-up before every intake and let the unique key catch
         # them (the replay's own attempt rolls back whole).
         check_first=False,
+        # Filing reads nothing back of what it wrote and fails whole: its rows and audit event
+        # can wait for the answer, and the chain's lock is then held for the append and the
+        # commit alone.
+        audit_last=True,
     )
 
 

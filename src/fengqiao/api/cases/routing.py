@@ -57,9 +57,11 @@ def _idempotent(
     create: Callable,
     check_first: bool = True,
     prepare: Callable | None = None,
+    audit_last: bool = False,
 ) -> Answer:
     """Run ``create`` once per key; a replay answers the first status and body. ``prepare``
-    runs before the transaction opens and ``create`` gets its result (``idempotency.run``)."""
+    runs before the transaction opens and ``create`` gets its result; ``audit_last`` appends
+    its audit events after the answer is built (``idempotency.run``)."""
     try:
         with idempotency_errors():
             status, body = idempotency.run(
@@ -69,6 +71,7 @@ def _idempotent(
                 create=create,
                 check_first=check_first,
                 prepare=prepare,
+                audit_last=audit_last,
             )
     except services.WorkflowError as exc:
         raise _workflow_error(exc) from exc

@@ -295,7 +295,7 @@ def prepare_report(
     )
     if codes.can_reserve():
         # Last, after every check: a refused report takes no number.
-        case.code, case.reported_at = codes.reserve_case_code(region.code)
+        case.code, case.reported_at, case.pk = codes.reserve_case_code(region.code)
     return PreparedReport(
         case=case,
         parties=[_new_party(case, party) for party in parties],
@@ -325,10 +325,14 @@ def file_report(prepared: PreparedReport) -> Case:
             case.code = codes.new_case_code(case.region_code, case.reported_at)
         now = case.reported_at
         _start_accept_clock(case, now)
-        inserts.insert(case)
-        for party in prepared.parties:
-            party.case = case  # sets case_id now that the case has its key
-            inserts.insert(party)
+        writes = [case, *prepared.parties]
+        if case.pk is None or prepared.uploads:
+            # The key comes from the case's own INSERT (SQLite, an import), or files are to be
+            # stored against the row: write the rows now (each party takes the case's key as it
+            # is written). Otherwise they travel with the REPORT row (``_record``).
+            for row in writes:
+                inserts.insert(row)
+            writes = []
         for clean in prepared.uploads:
             # The reporter's own material: a citizen sees it on the tracking page, staff see all.
             _store_attachment(
@@ -347,6 +351,7 @@ def file_report(prepared: PreparedReport) -> Case:
             at=now,
             to_unit=case.owner_unit,
             detail={"channel": case.channel, "resolution": case.region_resolution},
+            writes=writes,
         )
         if case.may_turn_violent:
             _notify_violence_risk(case)

@@ -14,10 +14,14 @@ from fengqiao.accounts.roles import Cap
 from fengqiao.cases import clocks, routing
 from fengqiao.cases.errors import WorkflowError
 from fengqiao.cases.models import Action, Case, Category, ClockPolicy, Status, StatusChange, can
-from fengqiao.core import audit, inserts
+from fengqiao.core import audit
 from fengqiao.regions.models import Level, Unit
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from django.db.models import Model
+
     from fengqiao.accounts.models import Membership, User
 
 # Timeline steps a citizen sees on the tracking page (public progress).
@@ -167,27 +171,31 @@ def _record(
     detail: dict | None = None,
     from_unit: Unit | None = None,
     to_unit: Unit | None = None,
+    writes: Sequence[Model] = (),
 ) -> StatusChange:
-    """Write the timeline row and the audit event of one transition (the service's last writes)."""
-    change = inserts.insert(
-        StatusChange(
-            case=case,
-            action=action,
-            from_status=from_status,
-            to_status=case.status,
-            at=at,
-            actor=actor,
-            actor_unit=membership.unit if membership is not None else None,
-            from_unit=from_unit,
-            to_unit=to_unit,
-            level=level or _acting_level(case, membership),
-            region_code=case.region_code,
-            kind=case.kind,
-            on_time=on_time,
-            is_public=action in PUBLIC_ACTIONS,
-            reason=reason,
-            detail=detail or {},
-        )
+    """Write the timeline row and the audit event of one transition (the service's last writes).
+
+    ``writes`` are other unsaved rows of the transition (intake: the case and its parties),
+    written first, with the timeline row, in the statement that takes the audit chain's lock
+    (``audit.record``). Inside ``audit.appended_last()`` they are all written at its end, and the
+    returned row has no key until then."""
+    change = StatusChange(
+        case=case,
+        action=action,
+        from_status=from_status,
+        to_status=case.status,
+        at=at,
+        actor=actor,
+        actor_unit=membership.unit if membership is not None else None,
+        from_unit=from_unit,
+        to_unit=to_unit,
+        level=level or _acting_level(case, membership),
+        region_code=case.region_code,
+        kind=case.kind,
+        on_time=on_time,
+        is_public=action in PUBLIC_ACTIONS,
+        reason=reason,
+        detail=detail or {},
     )
     # Audit detail names the step and the units, never the people or free text (SECURITY 22).
     audit.record(
@@ -201,6 +209,7 @@ def _record(
             "to": case.status,
             **({"to_unit": str(to_unit.public_id)} if to_unit is not None else {}),
         },
+        writes=[*writes, change],
     )
     return change
 
