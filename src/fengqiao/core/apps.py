@@ -12,3 +12,10 @@ class CoreConfig(AppConfig):
         # Jobs live in each app's jobs.py (STYLE 1); Huey's consumer only looks for tasks.py,
         # so register them here, in web and worker processes alike.
         autodiscover_modules("jobs")
+
+        from django.conf import settings
+
+        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+            from fengqiao.core import postgresql
+
+            postgresql.cache_longer_statements()
