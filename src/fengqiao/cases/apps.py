@@ -34,21 +34,22 @@ def register_menu() -> None:
 
 
 def register_queues() -> None:
-    """The case queues of the workbench, each one COUNT on the unit's queue indexes
-    (``case_owner_queue`` / ``case_handler_queue``) for the membership's own unit."""
+    """The case queues of the workbench: each gives the rows of the membership's own unit, read
+    off the unit's queue indexes (``case_owner_queue`` / ``case_handler_queue``); the workbench
+    counts them all in one statement."""
     from fengqiao.accounts import workbench
     from fengqiao.accounts.roles import Cap
     from fengqiao.cases.models import Case
 
     counts = {
-        workbench.TO_ACCEPT: lambda m: Case.objects.to_accept(m.unit_id).count(),
-        "to_assign": lambda m: Case.objects.to_assign(m.unit_id).count(),
-        workbench.TO_SIGN: lambda m: Case.objects.to_sign(m.unit_id).count(),
-        workbench.IN_PROGRESS: lambda m: Case.objects.in_progress(m.unit_id).count(),
-        workbench.DUE_SOON: lambda m: Case.objects.due_soon_for(m.unit_id).count(),
-        workbench.OVERDUE: lambda m: Case.objects.overdue_for(m.unit_id).count(),
-        workbench.TO_VERIFY: lambda m: Case.objects.to_verify(m.unit_id).count(),
-        workbench.TO_VISIT: lambda m: Case.objects.to_visit(m.unit_id).count(),
+        workbench.TO_ACCEPT: lambda m: Case.objects.to_accept(m.unit_id),
+        "to_assign": lambda m: Case.objects.to_assign(m.unit_id),
+        workbench.TO_SIGN: lambda m: Case.objects.to_sign(m.unit_id),
+        workbench.IN_PROGRESS: lambda m: Case.objects.in_progress(m.unit_id),
+        workbench.DUE_SOON: lambda m: Case.objects.due_soon_for(m.unit_id),
+        workbench.OVERDUE: lambda m: Case.objects.overdue_for(m.unit_id),
+        workbench.TO_VERIFY: lambda m: Case.objects.to_verify(m.unit_id),
+        workbench.TO_VISIT: lambda m: Case.objects.to_visit(m.unit_id),
     }
     for key, count in counts.items():
         extra = {"label": _("To assign"), "order": 15} if key == "to_assign" else {}

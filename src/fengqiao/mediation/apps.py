@@ -21,7 +21,7 @@ def register_queues() -> None:
         "mediation_visits",
         label=_("Mediation follow-up visits due"),
         order=75,
-        count=lambda m: FollowUpVisit.objects.visible_to(m).due().for_unit(m.unit_id).count(),
+        count=lambda m: FollowUpVisit.objects.visible_to(m).due().for_unit(m.unit_id),
         url_name="mediation:visits",
         capability=Cap.CASES_HANDLE,
     )

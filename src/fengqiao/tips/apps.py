@@ -26,7 +26,7 @@ def register_menu_and_queues() -> None:
         "tips_to_triage",
         label=_("Tips to triage"),
         order=80,
-        count=lambda m: Tip.objects.visible_to(m).to_triage_by(m.unit).count(),
+        count=lambda m: Tip.objects.visible_to(m).to_triage_by(m.unit),
         url_name="tips:list",
         capability=Cap.TIPS_HANDLE,
     )
@@ -34,7 +34,7 @@ def register_menu_and_queues() -> None:
         "tips_in_hand",
         label=_("Tips to verify and dispose"),
         order=81,
-        count=lambda m: Tip.objects.visible_to(m).handled_by(m.unit).count(),
+        count=lambda m: Tip.objects.visible_to(m).handled_by(m.unit),
         url_name="tips:list",
         capability=Cap.TIPS_HANDLE,
     )
