@@ -56,6 +56,19 @@ def test_registered_queues_are_counted_for_the_active_membership(
     assert "99" not in html
 
 
+def test_queues_may_give_rows_or_numbers_and_nothing_else(town_operator_fengqiao, clean_registry):
+    from fengqiao.accounts.models import Membership
+
+    membership = town_operator_fengqiao.membership
+    workbench.register_queue(workbench.TO_ACCEPT, count=lambda m: 7)
+    workbench.register_queue(workbench.TO_SIGN, count=lambda m: Membership.objects.filter(pk=m.pk))
+    counts = {q.key: q.count for q in workbench.queues_for(membership)}
+    assert counts == {"to_accept": 7, "to_sign": 1}
+    workbench.register_queue(workbench.OVERDUE, count=lambda m: Membership.objects)
+    with pytest.raises(TypeError):  # a manager is neither rows nor a number
+        workbench.queues_for(membership)
+
+
 def test_non_standard_queue_needs_a_label(clean_registry):
     with pytest.raises(ValueError):
         workbench.register_queue("custom", count=lambda m: 0)

@@ -123,3 +123,27 @@ def test_api_intake_writes_whole_rows_and_a_replay_gets_the_first_answer(token_c
     assert StatusChange.objects.count() == 1
     assert AuditEvent.objects.filter(action="cases.report").count() == 1
     assert audit.verify_chain().ok
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_intake_write_statement_stays_within_psycopgs_rewrite_cache(token_client):
+    """``core.postgresql`` caches statements of up to 400 parameters; psycopg's own 4,096-byte
+    limit stays. Intake's write statement must fit both, or it is rebuilt on every request."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    from psycopg import _queries
+
+    from fengqiao.core.postgresql import STATEMENT_PARAMS_CACHED
+
+    written: list[tuple[str, int]] = []
+
+    def watch(execute, sql, params, many, context):
+        if sql.startswith("WITH") and "cases_case" in sql:
+            written.append((sql, len(params)))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        assert post(token_client, "statement-size").status_code == 201
+    [(sql, count)] = written
+    assert len(sql.encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert 50 < count <= STATEMENT_PARAMS_CACHED

@@ -16,11 +16,13 @@ def test_a_statement_with_a_hundred_parameters_is_rewritten_once():
     # Distinct text, so no earlier test has cached it; under 4,096 bytes, over psycopg's own 50.
     markers = ", ".join(["%s"] * 100)
     sql = f"SELECT array_length(ARRAY[{markers}]::int[], 1) AS hundred_parameters"
-    before = _queries._query2pg.cache_info()
+    # One cache for server-side binding, one for client-side (FENGQIAO_PG_PREPARED=0).
+    caches = (_queries._query2pg, _queries._query2pg_client)
+    before = [cache.cache_info() for cache in caches]
     with connection.cursor() as cursor:
         for _ in range(3):
             cursor.execute(sql, list(range(100)))
             assert cursor.fetchone() == (100,)
-    after = _queries._query2pg.cache_info()
-    assert after.misses - before.misses == 1
-    assert after.hits - before.hits == 2
+    after = [cache.cache_info() for cache in caches]
+    assert sum(a.misses - b.misses for a, b in zip(after, before, strict=True)) == 1
+    assert sum(a.hits - b.hits for a, b in zip(after, before, strict=True)) == 2

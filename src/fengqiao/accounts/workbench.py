@@ -7,7 +7,7 @@ The accounts app owns the page but not the work. Each domain app registers its q
 
     workbench.register_queue(
         workbench.TO_ACCEPT,
-        count=lambda membership: Case.objects.visible_to(membership).to_accept(membership),
+        count=lambda membership: Case.objects.to_accept(membership.unit_id),
         url_name="cases:queue",
         url_kwargs={"queue": "to-accept"},
     )
@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
@@ -124,6 +125,9 @@ def queues_for(membership: Membership) -> list[QueueItem]:
     that give their rows)."""
     visible = [queue for queue in registered_queues() if membership.can(queue.capability)]
     counts = {queue.key: queue.count(membership) for queue in visible}
+    for key, value in counts.items():
+        if not isinstance(value, QuerySet | int):
+            raise TypeError(f"queue {key!r} counted {type(value).__name__}, not rows or a number")
     counts.update(count_together({k: v for k, v in counts.items() if isinstance(v, QuerySet)}))
     items = []
     for queue in visible:
@@ -144,17 +148,30 @@ def queues_for(membership: Membership) -> list[QueueItem]:
 
 
 def count_together(querysets: dict[str, QuerySet]) -> dict[str, int]:
-    """The number of rows of each QuerySet, all in one statement: a scalar COUNT subquery per
-    QuerySet, each planned on its own indexes as its own ``count()`` would be."""
-    if not querysets:
-        return {}
-    parts, params = [], []
-    for n, queryset in enumerate(querysets.values()):
-        sql, values = queryset.order_by().values("pk").query.sql_with_params()
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS q{n})")  # noqa: S608 - ORM-compiled
-        params += values
-    using = next(iter(querysets.values())).db
-    with connections[using].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)  # noqa: S608 - as above
-        row = cursor.fetchone()
-    return dict(zip(querysets, row, strict=True))
+    """The number of rows of each QuerySet: one statement per database for all of them, a
+    scalar COUNT subquery per QuerySet, each planned on its own indexes as its own ``count()``
+    would be. A QuerySet that can match nothing counts 0 without a query; a sliced one is
+    counted on its own."""
+    counts: dict[str, int] = {}
+    together: dict[str, list[tuple[str, str, list]]] = {}
+    for key, queryset in querysets.items():
+        if queryset.query.is_sliced:
+            counts[key] = queryset.count()
+            continue
+        rows = queryset.order_by().values("pk")
+        try:
+            sql, params = rows.query.get_compiler(using=rows.db).as_sql()
+        except EmptyResultSet:  # .none(), an empty IN list: nothing to ask the database
+            counts[key] = 0
+            continue
+        together.setdefault(rows.db, []).append((key, sql, list(params)))
+    for using, parts in together.items():
+        counts_sql = ", ".join(
+            f"(SELECT COUNT(*) FROM ({sql}) AS q{n})"  # noqa: S608 - ORM-compiled
+            for n, (_key, sql, _params) in enumerate(parts)
+        )
+        with connections[using].cursor() as cursor:
+            cursor.execute(f"SELECT {counts_sql}", [p for *_, params in parts for p in params])  # noqa: S608 - as above
+            row = cursor.fetchone()
+        counts.update(zip((key for key, *_ in parts), row, strict=True))
+    return counts

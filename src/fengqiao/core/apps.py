@@ -13,9 +13,9 @@ class CoreConfig(AppConfig):
         # so register them here, in web and worker processes alike.
         autodiscover_modules("jobs")
 
-        from django.conf import settings
+        from django.db import connections
 
-        if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        if connections["default"].vendor == "postgresql":
             from fengqiao.core import postgresql
 
             postgresql.cache_longer_statements()
