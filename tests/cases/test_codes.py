@@ -74,6 +74,8 @@ def test_on_postgresql_the_code_is_taken_ahead_of_the_intake_transaction(dispute
                 "330681-20261128-00002",
             )
             assert list(taken) == [2]
+            # The case's key comes with its code: two reservations, two keys.
+            assert prepared.case.pk is not None and abandoned.case.pk > prepared.case.pk
             # The reservation turns synchronous_commit off for its own statement only: the
             # session's setting is what it was, so the case's commit still waits for its flush.
             with connection.cursor() as cursor:
@@ -82,10 +84,14 @@ def test_on_postgresql_the_code_is_taken_ahead_of_the_intake_transaction(dispute
         else:
             # SQLite's intake holds the write lock anyway: the code is taken inside it.
             assert prepared.case.code == abandoned.case.code == ""
+            assert prepared.case.pk is None
             assert list(taken) == []
         case = services.file_report(prepared)
         later = report(dispute_category, region_code="330681109290")
+    reserved = prepared.case.pk
     stored = Case.objects.get(pk=case.pk)
+    if reserved is not None:
+        assert stored.pk == reserved
     assert stored.code == case.code == "330681-20261128-00001"
     assert stored.reported_at == at("2026-11-28 09:00")
     # The abandoned number is skipped, never given twice.

@@ -221,7 +221,7 @@ def _lock_head(writes: Sequence[Model] = ()) -> tuple[int, str]:
     returns the keys. Only a missing head takes ``lock_chain()``'s advisory lock, so two first
     appends cannot both create it.
     """
-    head = _head_table()
+    read_head = f"SELECT last_id, last_hash FROM {_head_table()} WHERE id = 1"  # noqa: S608
     batch = inserts.front(writes)
     with connection.cursor() as cursor:
         if batch is not None and batch.sql:
@@ -229,9 +229,8 @@ def _lock_head(writes: Sequence[Model] = ()) -> tuple[int, str]:
             # keys are computed before the joined lock runs.
             cursor.execute(
                 f"{batch.sql}SELECT head.last_id, head.last_hash, written.* "  # noqa: S608
-                f"FROM (SELECT {batch.keys} OFFSET 0) AS written "
-                f"LEFT JOIN LATERAL (SELECT last_id, last_hash FROM {head} "
-                f"WHERE id = 1 AND written IS NOT NULL FOR UPDATE) AS head ON true",
+                f"FROM (SELECT {batch.keys} OFFSET 0) AS written LEFT JOIN LATERAL "
+                f"({read_head} AND written IS NOT NULL FOR UPDATE) AS head ON true",
                 batch.params,
             )
             found = cursor.fetchone()
@@ -241,7 +240,7 @@ def _lock_head(writes: Sequence[Model] = ()) -> tuple[int, str]:
             for row in writes:
                 inserts.insert(row)
             suffix = " FOR UPDATE" if connection.vendor == "postgresql" else ""
-            cursor.execute(f"SELECT last_id, last_hash FROM {head} WHERE id = 1{suffix}")  # noqa: S608
+            cursor.execute(read_head + suffix)
             found = cursor.fetchone()
     if found is None or found[0] is None:
         chain = lock_chain()
